@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/pipectl/pipectl/planner"
+	"github.com/pipectl/pipectl/workflows"
+)
+
+type applyOptions struct {
+	IO   IO
+	Dial func(context.Context) (client.Client, error)
+	File string
+	Wait bool
+	ID   string
+	// Refresh is how often --wait redraws the step table.
+	Refresh time.Duration
+	Now     func() time.Time
+}
+
+func newApplyCmd(stdio IO, dial func(context.Context) (client.Client, error)) *cobra.Command {
+	opts := &applyOptions{IO: stdio, Dial: dial, Now: time.Now, Refresh: 500 * time.Millisecond}
+	cmd := &cobra.Command{
+		Use:   "apply FILE",
+		Short: "Run a pipeline",
+		Long: `Compiles the spec and starts it as a Temporal workflow.
+
+With --wait, follows the run with a live table of its steps (state, duration,
+external job id) and exits 0 when the pipeline succeeded, 1 when it failed,
+naming the failing step and the service's error message.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.File = args[0]
+			return runApply(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "follow the run until it ends; the exit status says how it ended")
+	cmd.Flags().StringVar(&opts.ID, "id", "", "workflow id of the run (default: the pipeline name and a random suffix)")
+	return cmd
+}
+
+func runApply(ctx context.Context, opts *applyOptions) error {
+	plan, err := compileFile(opts.IO, opts.File)
+	if err != nil {
+		return err
+	}
+	c, err := opts.Dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	run, err := startRun(ctx, c, plan, opts.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "started run %s of pipeline %s (%d steps)\n", run.GetID(), plan.Pipeline, len(plan.Steps))
+	if !opts.Wait {
+		fmt.Fprintln(opts.IO.Out, run.GetID())
+		return nil
+	}
+	st, err := follow(ctx, c, run, opts.IO, opts.Refresh, opts.Now)
+	return reportRun(opts.IO, run.GetID(), st, err)
+}
+
+// startRun starts plan as a new workflow run.
+func startRun(ctx context.Context, c client.Client, plan *planner.Plan, id string) (client.WorkflowRun, error) {
+	if id == "" {
+		id = plan.Pipeline + "-" + randomSuffix()
+	}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                workflows.TaskQueue,
+		TypedSearchAttributes:                    workflows.RunSearchAttributes(plan.Pipeline, plan.SpecHash),
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, workflows.PipelineWorkflow, plan)
+	if err != nil {
+		return nil, fmt.Errorf("start run %s: %w", id, err)
+	}
+	return run, nil
+}
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// reportRun prints how a followed run ended and returns the command's error.
+func reportRun(stdio IO, id string, st *workflows.Status, runErr error) error {
+	if runErr == nil {
+		fmt.Fprintf(stdio.ErrOut, "pipeline %s succeeded in %s (run %s)\n", st.Pipeline, st.EndedAt.Sub(st.StartedAt).Round(time.Millisecond), id)
+		return nil
+	}
+	var app *temporal.ApplicationError
+	if errors.As(runErr, &app) && app.Type() == workflows.ErrStepFailed && st != nil {
+		fmt.Fprintf(stdio.ErrOut, "pipeline %s failed (run %s)\n", st.Pipeline, id)
+		for _, s := range st.Steps {
+			if s.State == workflows.StepFailed {
+				job := ""
+				if s.JobID != "" {
+					job = " (job " + s.JobID + ")"
+				}
+				fmt.Fprintf(stdio.ErrOut, "  step %s%s failed: %s\n", s.ID, job, s.Error)
+			}
+			if s.CancelError != "" {
+				fmt.Fprintf(stdio.ErrOut, "  step %s: its job may still be running: %s\n", s.ID, s.CancelError)
+			}
+		}
+		return &SilentError{Code: 1}
+	}
+	if temporal.IsCanceledError(runErr) {
+		fmt.Fprintf(stdio.ErrOut, "run %s was cancelled\n", id)
+		return &SilentError{Code: 1}
+	}
+	return fmt.Errorf("run %s: %w", id, runErr)
+}

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/pipectl/pipectl/testenv"
+	"github.com/pipectl/pipectl/testenv/devserver"
+)
+
+type devOptions struct {
+	IP           string
+	Port         int
+	UIPort       int
+	EmulatorPort int
+	DBFile       string
+	LogLevel     string
+	JobDuration  time.Duration
+	Run          string
+}
+
+func newDevCmd(stdio IO) *cobra.Command {
+	opts := &devOptions{}
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run Temporal, its Web UI, the service emulator and a worker in one process",
+		Long: `Starts a local world for pipectl: a real Temporal server (SQLite, in memory
+unless --db-file is given), the Temporal Web UI, an emulator of the Huawei
+Cloud APIs pipectl calls, and a worker configured to call that emulator.
+Prints every address and runs until interrupted (Ctrl-C or SIGTERM).
+
+With --run FILE it applies that spec, follows it to the end, and stops:
+the exit status is the run's.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDev(cmd.Context(), stdio, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.IP, "ip", "127.0.0.1", "address every server listens on")
+	f.IntVar(&opts.Port, "port", 7233, "Temporal frontend (gRPC) port")
+	f.IntVar(&opts.UIPort, "ui-port", 8233, "Temporal Web UI port")
+	f.IntVar(&opts.EmulatorPort, "emulator-port", 8300, "service emulator port")
+	f.StringVar(&opts.DBFile, "db-file", "", "keep Temporal's state in this SQLite file so it survives a restart")
+	f.StringVar(&opts.LogLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	f.DurationVar(&opts.JobDuration, "job-duration", 3*time.Second, "how long an emulated job runs")
+	f.StringVar(&opts.Run, "run", "", "apply this spec, follow it to the end, then stop")
+	return cmd
+}
+
+func runDev(ctx context.Context, stdio IO, opts *devOptions) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(opts.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	// Validate the spec before starting anything: a typo should not cost
+	// a server start.
+	if opts.Run != "" {
+		if _, err := compileFile(stdio, opts.Run); err != nil {
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(stdio.ErrOut, &slog.HandlerOptions{Level: level}))
+	st, err := testenv.Start(ctx, testenv.StackOptions{
+		IP:             opts.IP,
+		FrontendPort:   opts.Port,
+		UIPort:         opts.UIPort,
+		EmulatorPort:   opts.EmulatorPort,
+		DBFile:         opts.DBFile,
+		JobDuration:    opts.JobDuration,
+		Logger:         logger,
+		ServerLogLevel: max(level, slog.LevelWarn),
+	})
+	if err != nil {
+		return fmt.Errorf("dev stack: %w", err)
+	}
+	defer func() {
+		fmt.Fprintln(stdio.ErrOut, "stopping…")
+		st.Stop()
+	}()
+	db := "in memory (state is lost on exit)"
+	if opts.DBFile != "" {
+		db = opts.DBFile
+	}
+	fmt.Fprintf(stdio.ErrOut, `pipectl dev is running
+  Temporal frontend  %s  (namespace default)
+  Temporal Web UI    http://%s
+  Service emulator   %s
+  Worker             task queue %q
+  Database           %s
+`, st.Server.FrontendAddr(), st.Server.UIAddr(), st.EmulatorURL, "pipectl", db)
+	if opts.Run == "" {
+		fmt.Fprintf(stdio.ErrOut, "Apply a spec with: pipectl apply FILE --wait --address %s\nPress Ctrl-C to stop.\n", st.Server.FrontendAddr())
+		<-ctx.Done()
+		return nil
+	}
+	return runApply(ctx, &applyOptions{
+		IO: stdio,
+		Dial: func(ctx context.Context) (client.Client, error) {
+			return client.NewClientFromExistingWithContext(ctx, st.Client, client.Options{Namespace: devserver.DefaultNamespace})
+		},
+		File:    opts.Run,
+		Wait:    true,
+		Refresh: 500 * time.Millisecond,
+		Now:     time.Now,
+	})
+}

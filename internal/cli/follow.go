@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/pipectl/pipectl/workflows"
+)
+
+// follow shows a run's steps until it ends and returns its final status and
+// error. On a terminal the table is redrawn in place; otherwise each step
+// change is printed once, as a line, so logs stay readable.
+func follow(ctx context.Context, c client.Client, run client.WorkflowRun, stdio IO, refresh time.Duration, now func() time.Time) (*workflows.Status, error) {
+	type outcome struct {
+		st  *workflows.Status
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		var st workflows.Status
+		err := run.Get(ctx, &st)
+		if err != nil {
+			var app *temporal.ApplicationError
+			if errors.As(err, &app) && app.HasDetails() && app.Details(&st) == nil {
+				done <- outcome{&st, err}
+				return
+			}
+			done <- outcome{nil, err}
+			return
+		}
+		done <- outcome{&st, nil}
+	}()
+	v := &view{out: stdio.ErrOut, tty: stdio.TTY, now: now, seen: map[string]string{}}
+	tick := time.NewTicker(refresh)
+	defer tick.Stop()
+	for {
+		select {
+		case o := <-done:
+			st := o.st
+			if st == nil {
+				// Cancelled or terminated: the last known status is the
+				// best there is.
+				st, _ = queryStatus(ctx, c, run)
+			}
+			if st != nil {
+				v.render(st)
+			}
+			return st, o.err
+		case <-tick.C:
+			if st, err := queryStatus(ctx, c, run); err == nil {
+				v.render(st)
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func queryStatus(ctx context.Context, c client.Client, run client.WorkflowRun) (*workflows.Status, error) {
+	resp, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.QueryStatus)
+	if err != nil {
+		return nil, err
+	}
+	var st workflows.Status
+	if err := resp.Get(&st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+type view struct {
+	out   io.Writer
+	tty   bool
+	now   func() time.Time
+	lines int               // lines drawn last time (TTY)
+	seen  map[string]string // step id -> last printed state (no TTY)
+}
+
+func (v *view) render(st *workflows.Status) {
+	if !v.tty {
+		for _, s := range st.Steps {
+			key := string(s.State) + "|" + s.JobID
+			if v.seen[s.ID] == key || s.State == workflows.StepPending {
+				continue
+			}
+			v.seen[s.ID] = key
+			fmt.Fprintf(v.out, "%s  %-20s %-10s %8s  %s\n", v.now().Format("15:04:05"), s.ID, s.State, v.duration(s), jobText(s))
+		}
+		return
+	}
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tKIND\tSTATE\tDURATION\tJOB")
+	for _, s := range st.Steps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, stateText(s.State), v.duration(s), jobText(s))
+	}
+	tw.Flush()
+	if v.lines > 0 {
+		fmt.Fprintf(v.out, "\x1b[%dA", v.lines) // back to the table's first line
+	}
+	text := strings.ReplaceAll(buf.String(), "\n", "\x1b[K\n")
+	fmt.Fprint(v.out, text)
+	v.lines = strings.Count(buf.String(), "\n")
+}
+
+func (v *view) duration(s workflows.StepStatus) string {
+	if s.StartedAt.IsZero() {
+		return "-"
+	}
+	end := s.EndedAt
+	if end.IsZero() {
+		end = v.now()
+	}
+	return end.Sub(s.StartedAt).Round(100 * time.Millisecond).String()
+}
+
+func jobText(s workflows.StepStatus) string {
+	if s.JobID == "" {
+		return "-"
+	}
+	return s.JobID
+}
+
+func stateText(s workflows.StepState) string {
+	switch s {
+	case workflows.StepSucceeded:
+		return "✓ succeeded"
+	case workflows.StepFailed:
+		return "✗ failed"
+	case workflows.StepRunning:
+		return "• running"
+	}
+	return string(s)
+}

@@ -1,0 +1,175 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pipectl/pipectl/activities/cloudapi"
+)
+
+// Environment variables read by ConfigFromEnv. They override the file.
+const (
+	EnvConfigFile  = "PIPECTL_CONFIG"
+	EnvProjectID   = "PIPECTL_PROJECT_ID"
+	EnvRegion      = "PIPECTL_REGION"
+	EnvToken       = "PIPECTL_IAM_TOKEN"
+	EnvIAMUser     = "PIPECTL_IAM_USER"
+	EnvIAMDomain   = "PIPECTL_IAM_DOMAIN"
+	EnvIAMPassword = "PIPECTL_IAM_PASSWORD"
+	// EnvEndpointPrefix + service name in upper case (PIPECTL_ENDPOINT_DLI)
+	// overrides one service's endpoint.
+	EnvEndpointPrefix = "PIPECTL_ENDPOINT_"
+)
+
+// Services whose endpoints a worker may need.
+var services = []string{"iam", "dli"}
+
+// Config is what a worker needs besides its Temporal connection: where the
+// services are and how to authenticate. Credentials are held as
+// cloudapi.Secret so that logging a Config never shows them.
+type Config struct {
+	ProjectID string            `yaml:"project_id"`
+	Region    string            `yaml:"region"`
+	Endpoints map[string]string `yaml:"endpoints"`
+	Auth      AuthConfig        `yaml:"-"`
+}
+
+// AuthConfig holds the credentials. It is filled from the environment or
+// from files named in the config file, never from the config file itself,
+// so a config file can be committed.
+type AuthConfig struct {
+	Token    cloudapi.Secret
+	User     string
+	Domain   string
+	Password cloudapi.Secret
+}
+
+// fileConfig is the config file's shape.
+type fileConfig struct {
+	Config `yaml:",inline"`
+	Auth   struct {
+		TokenFile    string `yaml:"token_file"`
+		User         string `yaml:"user"`
+		Domain       string `yaml:"domain"`
+		PasswordFile string `yaml:"password_file"`
+	} `yaml:"auth"`
+}
+
+// LoadConfig reads the config file named by PIPECTL_CONFIG, if any, then
+// applies the PIPECTL_* environment on top.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var cfg Config
+	if path := getenv(EnvConfigFile); path != "" {
+		var err error
+		if cfg, err = LoadConfigFile(path); err != nil {
+			return cfg, err
+		}
+	}
+	set := func(dst *string, env string) {
+		if v := getenv(env); v != "" {
+			*dst = v
+		}
+	}
+	set(&cfg.ProjectID, EnvProjectID)
+	set(&cfg.Region, EnvRegion)
+	set(&cfg.Auth.User, EnvIAMUser)
+	set(&cfg.Auth.Domain, EnvIAMDomain)
+	if v := getenv(EnvToken); v != "" {
+		cfg.Auth.Token = cloudapi.NewSecret(v)
+	}
+	if v := getenv(EnvIAMPassword); v != "" {
+		cfg.Auth.Password = cloudapi.NewSecret(v)
+	}
+	for _, s := range services {
+		if v := getenv(EnvEndpointPrefix + strings.ToUpper(s)); v != "" {
+			if cfg.Endpoints == nil {
+				cfg.Endpoints = map[string]string{}
+			}
+			cfg.Endpoints[s] = v
+		}
+	}
+	return cfg, nil
+}
+
+// LoadConfigFile reads a worker config file (YAML).
+func LoadConfigFile(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("worker config: %w", err)
+	}
+	var fc fileConfig
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil {
+		return Config{}, fmt.Errorf("worker config %s: %w", path, err)
+	}
+	cfg := fc.Config
+	cfg.Auth.User, cfg.Auth.Domain = fc.Auth.User, fc.Auth.Domain
+	read := func(file string) (cloudapi.Secret, error) {
+		if file == "" {
+			return cloudapi.Secret{}, nil
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return cloudapi.Secret{}, fmt.Errorf("worker config %s: %w", path, err)
+		}
+		return cloudapi.NewSecret(strings.TrimSpace(string(b))), nil
+	}
+	if cfg.Auth.Token, err = read(fc.Auth.TokenFile); err != nil {
+		return Config{}, err
+	}
+	if cfg.Auth.Password, err = read(fc.Auth.PasswordFile); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Endpoint returns the base URL of a service: the configured one, else the
+// public endpoint of the configured region.
+func (c Config) Endpoint(service string) string {
+	if e := c.Endpoints[service]; e != "" {
+		return e
+	}
+	if c.Region == "" {
+		return ""
+	}
+	return "https://" + service + "." + c.Region + ".myhuaweicloud.com"
+}
+
+// Validate reports what is missing for the worker to call the services.
+func (c Config) Validate() error {
+	var errs []error
+	for _, s := range services {
+		if c.Endpoint(s) == "" && (s != "iam" || c.Auth.User != "") {
+			errs = append(errs, fmt.Errorf("no endpoint for %s: set %s or %s%s", strings.ToUpper(s), EnvRegion, EnvEndpointPrefix, strings.ToUpper(s)))
+		}
+	}
+	for s := range c.Endpoints {
+		if !contains(services, s) {
+			errs = append(errs, fmt.Errorf("unknown service %q in endpoints (known: %s)", s, strings.Join(services, ", ")))
+		}
+	}
+	if c.Auth.Token.IsZero() && c.Auth.User == "" {
+		errs = append(errs, fmt.Errorf("no credentials: set %s, or %s, %s and %s", EnvToken, EnvIAMUser, EnvIAMDomain, EnvIAMPassword))
+	}
+	if c.Auth.User != "" && c.Auth.Password.IsZero() {
+		errs = append(errs, fmt.Errorf("IAM user %q has no password: set %s", c.Auth.User, EnvIAMPassword))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("worker config: %w", err)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

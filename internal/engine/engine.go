@@ -1,0 +1,76 @@
+// Package engine wires pipectl's workflow and step activities into a
+// Temporal worker. The production worker (cmd/worker) and `pipectl dev`
+// both build their worker here, so they run exactly the same code.
+package engine
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/pipectl/pipectl/activities"
+	"github.com/pipectl/pipectl/activities/cloudapi"
+	"github.com/pipectl/pipectl/activities/dli"
+	"github.com/pipectl/pipectl/workflows"
+)
+
+// NewWorker returns a worker on workflows.TaskQueue that runs pipelines
+// with the services and credentials in cfg. The caller starts and stops it.
+func NewWorker(c client.Client, cfg Config, opts worker.Options) (worker.Worker, error) {
+	w := worker.New(c, workflows.TaskQueue, opts)
+	if err := Register(w, cfg); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Register registers the pipeline workflow and every step kind's
+// activities on r.
+func Register(r worker.Registry, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	r.RegisterWorkflowWithOptions(workflows.Pipeline, workflow.RegisterOptions{Name: workflows.PipelineWorkflow})
+	hc, err := cfg.httpClient()
+	if err != nil {
+		return err
+	}
+	d := &dli.Activities{Client: dli.NewClient(cfg.Endpoint("dli"), hc), ProjectID: cfg.ProjectID}
+	register(r, dli.KindSQL, d.SubmitSQL, d.WaitSQL, d.CancelSQL)
+	return nil
+}
+
+func register(r worker.Registry, kind string, submit, wait, cancel any) {
+	r.RegisterActivityWithOptions(submit, activity.RegisterOptions{Name: activities.SubmitName(kind)})
+	r.RegisterActivityWithOptions(wait, activity.RegisterOptions{Name: activities.WaitName(kind)})
+	r.RegisterActivityWithOptions(cancel, activity.RegisterOptions{Name: activities.CancelName(kind)})
+}
+
+// httpClient builds the authenticated HTTP client all service clients share.
+func (c Config) httpClient() (*http.Client, error) {
+	base := http.DefaultTransport
+	var src cloudapi.TokenSource
+	switch {
+	case !c.Auth.Token.IsZero():
+		src = cloudapi.StaticToken(c.Auth.Token)
+	case c.Auth.User != "":
+		src = &cloudapi.PasswordTokenSource{
+			IAMEndpoint: c.Endpoint("iam"),
+			User:        c.Auth.User,
+			Domain:      c.Auth.Domain,
+			Password:    c.Auth.Password,
+			ProjectID:   c.ProjectID,
+			HTTP:        &http.Client{Transport: base, Timeout: 30 * time.Second},
+		}
+	default:
+		return nil, fmt.Errorf("worker config: no credentials: set %s, or %s/%s/%s", EnvToken, EnvIAMUser, EnvIAMDomain, EnvIAMPassword)
+	}
+	// The overall timeout backs up the activity's own: a hung connection
+	// must fail the call, not the whole activity attempt.
+	return &http.Client{Transport: &cloudapi.TokenTransport{Source: src, Base: base}, Timeout: 50 * time.Second}, nil
+}

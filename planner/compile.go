@@ -1,0 +1,268 @@
+package planner
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dominikbraun/graph"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pipectl/pipectl/spec"
+)
+
+// Built-in defaults, used where neither the step nor the spec's `defaults`
+// say otherwise. They match what DataArts applies to a node with no
+// settings closely enough to surprise nobody: a few retries of transient
+// failures, polling every few seconds, and a day-long cap on a job.
+var builtinDefaults = struct {
+	Retry   Retry
+	Poll    Poll
+	Timeout spec.Duration
+}{
+	Retry: Retry{
+		MaxAttempts:     3,
+		InitialInterval: spec.Duration(5 * time.Second),
+		MaxInterval:     spec.Duration(time.Minute),
+		Backoff:         2,
+	},
+	Poll:    Poll{Interval: spec.Duration(2 * time.Second), MaxInterval: spec.Duration(30 * time.Second)},
+	Timeout: spec.Duration(24 * time.Hour),
+}
+
+// Compile validates p and builds its Plan. Like spec.Load it reports every
+// problem it finds; the plan is nil when there are errors.
+func Compile(p *spec.Pipeline) (*Plan, hcl.Diagnostics) {
+	c := &compiler{}
+	plan := &Plan{
+		Version:     PlanVersion,
+		Pipeline:    p.Name,
+		Description: p.Description,
+		SpecHash:    p.Hash(),
+		Cloud:       p.Cloud,
+	}
+	ids := make([]string, 0, len(p.Steps))
+	index := map[string]int{}
+	for i, s := range p.Steps {
+		if s.ID != "" {
+			if _, dup := index[s.ID]; !dup {
+				index[s.ID] = i
+				ids = append(ids, s.ID)
+			}
+		}
+	}
+	steps := map[string]Step{}
+	for _, s := range p.Steps {
+		st := Step{ID: s.ID, Kind: s.Kind}
+		st.With = c.with(s)
+		st.Retry, st.Poll, st.Timeout = c.options(p.Defaults, s)
+		seen := map[string]bool{}
+		for _, d := range s.DependsOn {
+			switch _, ok := index[d.Name]; {
+			case d.Name == s.ID:
+				c.errorf(d.Range, "Step depends on itself", "Step %q lists itself in depends_on.", s.ID)
+			case !ok:
+				detail := fmt.Sprintf("No step has the id %q.", d.Name)
+				if sug := spec.Suggest(d.Name, ids); sug != "" {
+					detail += fmt.Sprintf(" Did you mean %q?", sug)
+				}
+				c.errorf(d.Range, "Unknown step in depends_on", "%s", detail)
+			case seen[d.Name]:
+				c.errorf(d.Range, "Duplicate dependency", "%q is listed twice in depends_on.", d.Name)
+			default:
+				seen[d.Name] = true
+				st.DependsOn = append(st.DependsOn, d.Name)
+			}
+		}
+		if s.ID != "" {
+			steps[s.ID] = st
+		}
+	}
+	order := c.order(p, ids, index, steps)
+	if c.diags.HasErrors() {
+		return nil, c.diags
+	}
+	for _, id := range order {
+		plan.Steps = append(plan.Steps, steps[id])
+	}
+	return plan, c.diags
+}
+
+type compiler struct {
+	diags hcl.Diagnostics
+}
+
+func (c *compiler) errorf(r hcl.Range, summary, format string, args ...any) {
+	c.diags = append(c.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  r.Ptr(),
+	})
+}
+
+// with checks a step's inputs against its kind and returns them as JSON.
+func (c *compiler) with(s *spec.Step) json.RawMessage {
+	if s.Kind == "" {
+		return nil
+	}
+	kind, ok := LookupKind(s.Kind)
+	if !ok {
+		detail := fmt.Sprintf("%q is not a step kind; the kinds are: %s.", s.Kind, strings.Join(kindNames(), ", "))
+		if sug := spec.Suggest(s.Kind, kindNames()); sug != "" {
+			detail = fmt.Sprintf("%q is not a step kind. Did you mean %q?", s.Kind, sug)
+		}
+		c.errorf(s.KindRange, "Unknown step kind", "%s", detail)
+		return nil
+	}
+	names := make([]string, 0, len(kind.Inputs))
+	for _, in := range kind.Inputs {
+		names = append(names, in.Name)
+	}
+	out := map[string]any{}
+	keys := make([]string, 0, len(s.With))
+	for k := range s.With {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return s.With[keys[i]].Range.Start.Byte < s.With[keys[j]].Range.Start.Byte })
+	for _, k := range keys {
+		v := s.With[k]
+		in, ok := kind.input(k)
+		if !ok {
+			detail := fmt.Sprintf("%s takes: %s.", kind.Name, strings.Join(names, ", "))
+			if sug := spec.Suggest(k, names); sug != "" {
+				detail = fmt.Sprintf("Did you mean %q? %s", sug, detail)
+			}
+			c.errorf(v.Range, fmt.Sprintf("Unknown input %q", k), "%s", detail)
+			continue
+		}
+		conv, err := in.convert(v.Raw)
+		if err != nil {
+			c.errorf(v.Range, fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, err)
+			continue
+		}
+		out[k] = conv
+	}
+	for _, in := range kind.Inputs {
+		if _, ok := s.With[in.Name]; in.Required && !ok {
+			r := s.WithRange
+			if r.Filename == "" {
+				r = s.Range
+			}
+			c.errorf(r, fmt.Sprintf("Missing input %q", in.Name), "%s needs `with.%s`: %s.", kind.Name, in.Name, in.Doc)
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		c.errorf(s.WithRange, "Invalid inputs", "%s", err)
+	}
+	return b
+}
+
+// options resolves a step's retry, poll and timeout: the step's own value,
+// else the spec's defaults, else the built-in default, field by field.
+func (c *compiler) options(d spec.StepOptions, s *spec.Step) (Retry, Poll, spec.Duration) {
+	r := builtinDefaults.Retry
+	for _, src := range []*spec.Retry{d.Retry, s.Retry} {
+		if src == nil {
+			continue
+		}
+		if src.MaxAttempts > 0 {
+			r.MaxAttempts = src.MaxAttempts
+		}
+		if src.InitialInterval > 0 {
+			r.InitialInterval = src.InitialInterval
+		}
+		if src.MaxInterval > 0 {
+			r.MaxInterval = src.MaxInterval
+		}
+		if src.Backoff > 0 {
+			r.Backoff = src.Backoff
+		}
+		if src.NonRetryable != nil {
+			r.NonRetryable = src.NonRetryable
+		}
+	}
+	if r.MaxInterval < r.InitialInterval {
+		c.errorf(s.Range, "Invalid retry", "Step %q: retry.max_interval (%s) is shorter than retry.initial_interval (%s).", s.ID, r.MaxInterval, r.InitialInterval)
+	}
+	p := builtinDefaults.Poll
+	for _, src := range []*spec.Poll{d.Poll, s.Poll} {
+		if src == nil {
+			continue
+		}
+		if src.Interval > 0 {
+			p.Interval = src.Interval
+			if p.MaxInterval < p.Interval {
+				p.MaxInterval = p.Interval
+			}
+		}
+		if src.MaxInterval > 0 {
+			p.MaxInterval = src.MaxInterval
+		}
+	}
+	if p.MaxInterval < p.Interval {
+		c.errorf(s.Range, "Invalid poll", "Step %q: poll.max_interval (%s) is shorter than poll.interval (%s).", s.ID, p.MaxInterval, p.Interval)
+	}
+	t := builtinDefaults.Timeout
+	for _, src := range []*spec.Duration{d.Timeout, s.Timeout} {
+		if src != nil && *src > 0 {
+			t = *src
+		}
+	}
+	return r, p, t
+}
+
+// order builds the DAG and returns the step ids in stable topological order.
+func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, steps map[string]Step) []string {
+	g := graph.New(graph.StringHash, graph.Directed(), graph.PreventCycles())
+	for _, id := range ids {
+		_ = g.AddVertex(id) // ids are unique here
+	}
+	for _, s := range p.Steps {
+		st, ok := steps[s.ID]
+		if !ok || index[s.ID] != indexOf(p.Steps, s) {
+			continue
+		}
+		for _, dep := range st.DependsOn {
+			err := g.AddEdge(dep, s.ID)
+			if errors.Is(err, graph.ErrEdgeCreatesCycle) {
+				cycle, _ := graph.ShortestPath(g, s.ID, dep)
+				cycle = append(cycle, s.ID)
+				c.errorf(refRange(s, dep), "Dependency cycle",
+					"Steps depend on each other in a loop: %s. Remove one of these dependencies.", strings.Join(cycle, " -> "))
+			} else if err != nil && !errors.Is(err, graph.ErrEdgeAlreadyExists) {
+				c.errorf(refRange(s, dep), "Invalid dependency", "%s -> %s: %v", dep, s.ID, err)
+			}
+		}
+	}
+	if c.diags.HasErrors() {
+		return nil
+	}
+	order, err := graph.StableTopologicalSort(g, func(a, b string) bool { return index[a] < index[b] })
+	if err != nil {
+		c.errorf(hcl.Range{Filename: p.Filename}, "Cannot order steps", "%v", err)
+	}
+	return order
+}
+
+func indexOf(steps []*spec.Step, s *spec.Step) int {
+	for i, x := range steps {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func refRange(s *spec.Step, name string) hcl.Range {
+	for _, d := range s.DependsOn {
+		if d.Name == name {
+			return d.Range
+		}
+	}
+	return s.Range
+}

@@ -1,0 +1,401 @@
+package spec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/agext/levenshtein"
+	"github.com/hashicorp/hcl/v2"
+	"gopkg.in/yaml.v3"
+)
+
+// LoadFile reads and loads the spec at path.
+func LoadFile(path string) (*Pipeline, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read spec",
+			Detail:   err.Error(),
+		}}
+	}
+	return Load(path, src)
+}
+
+// Load parses src as a pipeline spec. It returns every problem it finds;
+// the pipeline is returned even with errors, holding what was valid.
+func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
+	l := &loader{file: filename, src: src, lineStarts: lineStarts(src)}
+	p := &Pipeline{Source: src, Filename: filename}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		l.errorf(hcl.Range{Filename: filename, Start: hcl.Pos{Line: 1, Column: 1}, End: hcl.Pos{Line: 1, Column: 1}},
+			"Invalid YAML", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return p, l.diags
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		l.errorf(hcl.Range{Filename: filename, Start: hcl.Pos{Line: 1, Column: 1, Byte: 0}, End: hcl.Pos{Line: 1, Column: 1, Byte: 0}},
+			"Empty spec", "A spec is a YAML mapping with at least `name` and `steps`.")
+		return p, l.diags
+	}
+	l.pipeline(p, doc.Content[0])
+	return p, l.diags
+}
+
+// Hash is the content hash that identifies a spec version in runs and
+// schedules: the SHA-256 of the file's bytes.
+func (p *Pipeline) Hash() string {
+	sum := sha256.Sum256(p.Source)
+	return hex.EncodeToString(sum[:])
+}
+
+type loader struct {
+	file       string
+	src        []byte
+	lineStarts []int
+	diags      hcl.Diagnostics
+}
+
+// Step ids and pipeline names become parts of workflow ids, activity
+// inputs and job tags, so they are kept to a portable alphabet.
+var identRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+
+func (l *loader) pipeline(p *Pipeline, n *yaml.Node) {
+	fields := l.mapping(n, "pipeline", map[string]bool{"name": true, "steps": true},
+		"name", "description", "cloud", "defaults", "steps")
+	if v, ok := fields["name"]; ok {
+		p.Name, p.NameRange = l.str(v), l.rng(v)
+		if p.Name != "" && !identRE.MatchString(p.Name) {
+			l.errorf(l.rng(v), "Invalid pipeline name",
+				"%q: a name starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.", p.Name)
+		}
+	}
+	if v, ok := fields["description"]; ok {
+		p.Description = l.str(v)
+	}
+	if v, ok := fields["cloud"]; ok {
+		cf := l.mapping(v, "cloud", nil, "region", "project_id")
+		if r, ok := cf["region"]; ok {
+			p.Cloud.Region = l.str(r)
+		}
+		if r, ok := cf["project_id"]; ok {
+			p.Cloud.ProjectID = l.str(r)
+		}
+	}
+	if v, ok := fields["defaults"]; ok {
+		df := l.mapping(v, "defaults", nil, "retry", "poll", "timeout")
+		l.stepOptions(&p.Defaults, df)
+	}
+	if v, ok := fields["steps"]; ok {
+		l.steps(p, v)
+	}
+}
+
+func (l *loader) steps(p *Pipeline, n *yaml.Node) {
+	if n.Kind != yaml.SequenceNode {
+		l.errorf(l.rng(n), "Invalid steps", "`steps` is a list of steps, each a mapping with `id` and `kind`.")
+		return
+	}
+	if len(n.Content) == 0 {
+		l.errorf(l.rng(n), "No steps", "A pipeline needs at least one step.")
+	}
+	seen := map[string]hcl.Range{}
+	for _, sn := range n.Content {
+		f := l.mapping(sn, "step", map[string]bool{"id": true, "kind": true},
+			"id", "kind", "depends_on", "with", "retry", "poll", "timeout")
+		if sn.Kind != yaml.MappingNode {
+			continue
+		}
+		s := &Step{Range: l.rng(sn)}
+		if v, ok := f["id"]; ok {
+			s.ID, s.Range = l.str(v), l.rng(v)
+			switch prev, dup := seen[s.ID]; {
+			case s.ID == "":
+			case !identRE.MatchString(s.ID):
+				l.errorf(s.Range, "Invalid step id",
+					"%q: an id starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.", s.ID)
+			case dup:
+				l.errorf(s.Range, "Duplicate step id", "Step %q is already defined at %s.", s.ID, prev)
+			default:
+				seen[s.ID] = s.Range
+			}
+		}
+		if v, ok := f["kind"]; ok {
+			s.Kind, s.KindRange = l.str(v), l.rng(v)
+		}
+		if v, ok := f["depends_on"]; ok {
+			s.DependsOn = l.refs(v)
+		}
+		if v, ok := f["with"]; ok {
+			s.WithRange = l.rng(v)
+			s.With = l.values(v)
+		}
+		l.stepOptions(&s.StepOptions, f)
+		p.Steps = append(p.Steps, s)
+	}
+}
+
+func (l *loader) stepOptions(o *StepOptions, f map[string]*yaml.Node) {
+	if v, ok := f["retry"]; ok {
+		rf := l.mapping(v, "retry", nil, "max_attempts", "initial_interval", "max_interval", "backoff", "non_retryable")
+		r := &Retry{}
+		if x, ok := rf["max_attempts"]; ok {
+			r.MaxAttempts = l.int(x, 1)
+		}
+		if x, ok := rf["initial_interval"]; ok {
+			r.InitialInterval = l.duration(x)
+		}
+		if x, ok := rf["max_interval"]; ok {
+			r.MaxInterval = l.duration(x)
+		}
+		if x, ok := rf["backoff"]; ok {
+			r.Backoff = l.float(x, 1)
+		}
+		if x, ok := rf["non_retryable"]; ok {
+			for _, ref := range l.refs(x) {
+				r.NonRetryable = append(r.NonRetryable, ref.Name)
+			}
+		}
+		o.Retry = r
+	}
+	if v, ok := f["poll"]; ok {
+		pf := l.mapping(v, "poll", nil, "interval", "max_interval")
+		p := &Poll{}
+		if x, ok := pf["interval"]; ok {
+			p.Interval = l.duration(x)
+		}
+		if x, ok := pf["max_interval"]; ok {
+			p.MaxInterval = l.duration(x)
+		}
+		o.Poll = p
+	}
+	if v, ok := f["timeout"]; ok {
+		d := l.duration(v)
+		o.Timeout = &d
+	}
+}
+
+// mapping checks that n is a mapping with only the allowed keys and all the
+// required ones, and returns its values by key.
+func (l *loader) mapping(n *yaml.Node, what string, required map[string]bool, allowed ...string) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	if n.Kind != yaml.MappingNode {
+		l.errorf(l.rng(n), fmt.Sprintf("Invalid %s", what), "Expected a mapping (key: value lines), found %s.", kindName(n))
+		return out
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !contains(allowed, k.Value) {
+			detail := fmt.Sprintf("%q is not a field of %s; expected one of: %s.", k.Value, what, strings.Join(allowed, ", "))
+			if s := suggest(k.Value, allowed, out); s != "" {
+				detail = fmt.Sprintf("%q is not a field of %s. Did you mean %q?", k.Value, what, s)
+			}
+			l.errorf(l.rng(k), "Unknown field", "%s", detail)
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			l.errorf(l.rng(k), "Duplicate field", "%q is set twice in this %s.", k.Value, what)
+			continue
+		}
+		out[k.Value] = v
+	}
+	missing := make([]string, 0, len(required))
+	for k := range required {
+		if _, ok := out[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	sort.Strings(missing)
+	for _, k := range missing {
+		l.errorf(l.rng(n), "Missing field", "This %s has no %q; it is required.", what, k)
+	}
+	return out
+}
+
+func (l *loader) str(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		l.errorf(l.rng(n), "Expected a string", "Found %s.", kindName(n))
+		return ""
+	}
+	if n.Value == "" {
+		l.errorf(l.rng(n), "Empty value", "This value must not be empty.")
+	}
+	return n.Value
+}
+
+func (l *loader) int(n *yaml.Node, min int) int {
+	var v int
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil {
+		l.errorf(l.rng(n), "Expected a whole number", "Found %s.", kindName(n))
+		return 0
+	}
+	if v < min {
+		l.errorf(l.rng(n), "Number too small", "%d is less than the minimum, %d.", v, min)
+	}
+	return v
+}
+
+func (l *loader) float(n *yaml.Node, min float64) float64 {
+	var v float64
+	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&v) != nil {
+		l.errorf(l.rng(n), "Expected a number", "Found %s.", kindName(n))
+		return 0
+	}
+	if v < min {
+		l.errorf(l.rng(n), "Number too small", "%g is less than the minimum, %g.", v, min)
+	}
+	return v
+}
+
+func (l *loader) duration(n *yaml.Node) Duration {
+	if n.Kind != yaml.ScalarNode {
+		l.errorf(l.rng(n), "Expected a duration", "Found %s; write a duration such as \"30s\", \"5m\" or \"1h30m\".", kindName(n))
+		return 0
+	}
+	d, err := time.ParseDuration(n.Value)
+	if err != nil || d <= 0 {
+		l.errorf(l.rng(n), "Invalid duration", "%q is not a positive duration; write one such as \"30s\", \"5m\" or \"1h30m\".", n.Value)
+		return 0
+	}
+	return Duration(d)
+}
+
+// refs reads a string or a list of strings.
+func (l *loader) refs(n *yaml.Node) []Ref {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		return []Ref{{Name: n.Value, Range: l.rng(n)}}
+	}
+	if n.Kind != yaml.SequenceNode {
+		l.errorf(l.rng(n), "Expected a list of names", "Found %s.", kindName(n))
+		return nil
+	}
+	out := make([]Ref, 0, len(n.Content))
+	for _, c := range n.Content {
+		if c.Kind != yaml.ScalarNode || c.Tag != "!!str" {
+			l.errorf(l.rng(c), "Expected a name", "Found %s.", kindName(c))
+			continue
+		}
+		out = append(out, Ref{Name: c.Value, Range: l.rng(c)})
+	}
+	return out
+}
+
+func (l *loader) values(n *yaml.Node) map[string]Value {
+	out := map[string]Value{}
+	if n.Kind != yaml.MappingNode {
+		l.errorf(l.rng(n), "Invalid with", "`with` is a mapping of the step kind's inputs; found %s.", kindName(n))
+		return out
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if _, dup := out[k.Value]; dup {
+			l.errorf(l.rng(k), "Duplicate field", "%q is set twice in this `with`.", k.Value)
+			continue
+		}
+		var raw any
+		if err := v.Decode(&raw); err != nil {
+			l.errorf(l.rng(v), "Invalid value", "%s", err)
+			continue
+		}
+		out[k.Value] = Value{Raw: raw, Range: l.rng(v)}
+	}
+	return out
+}
+
+func (l *loader) errorf(r hcl.Range, summary, format string, args ...any) {
+	l.diags = append(l.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  r.Ptr(),
+	})
+}
+
+// rng is rangeOf with byte offsets filled in, which the diagnostic
+// renderer needs to print the source line.
+func (l *loader) rng(n *yaml.Node) hcl.Range {
+	r := rangeOf(l.file, n)
+	r.Start.Byte = l.offset(r.Start)
+	r.End.Byte = l.offset(r.End)
+	return r
+}
+
+func (l *loader) offset(p hcl.Pos) int {
+	if p.Line < 1 || p.Line > len(l.lineStarts) {
+		return 0
+	}
+	off := l.lineStarts[p.Line-1]
+	for col := 1; col < p.Column && off < len(l.src) && l.src[off] != '\n'; col++ {
+		_, size := utf8.DecodeRune(l.src[off:])
+		off += size
+	}
+	return off
+}
+
+func lineStarts(src []byte) []int {
+	starts := []int{0}
+	for i := 0; ; {
+		j := bytes.IndexByte(src[i:], '\n')
+		if j < 0 {
+			return starts
+		}
+		i += j + 1
+		starts = append(starts, i)
+	}
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch n.Tag {
+	case "!!null":
+		return "nothing (null)"
+	case "!!str":
+		return fmt.Sprintf("the string %q", n.Value)
+	}
+	return fmt.Sprintf("%s %s", strings.TrimPrefix(n.Tag, "!!"), n.Value)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggest returns the candidate closest to name, if any is close enough.
+// The distance threshold of 3 is the one HCL settled on by experiment: it
+// catches typos and case slips without proposing unrelated names. Names
+// already set are not proposed.
+func suggest(name string, candidates []string, set map[string]*yaml.Node) string {
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		if _, ok := set[c]; ok {
+			continue
+		}
+		if d := levenshtein.Distance(strings.ToLower(name), c, nil); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// Suggest returns the candidate closest to name, or "" when none is
+// close enough to be a likely typo.
+func Suggest(name string, candidates []string) string { return suggest(name, candidates, nil) }

@@ -1,0 +1,153 @@
+// Package testenv is pipectl's local world: the service emulator
+// (testenv/emulator), an embedded Temporal server (testenv/devserver), and
+// Stack, which starts them together with a worker, for `pipectl dev` and for
+// end-to-end tests.
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/pipectl/pipectl/activities/cloudapi"
+	"github.com/pipectl/pipectl/internal/engine"
+	"github.com/pipectl/pipectl/testenv/devserver"
+	"github.com/pipectl/pipectl/testenv/emulator"
+	"github.com/pipectl/pipectl/workflows"
+)
+
+// DevProjectID is the project the dev stack's worker uses when a spec names
+// none.
+const DevProjectID = "dev-project"
+
+// StackOptions configure Start. Zero ports pick free ones.
+type StackOptions struct {
+	IP           string
+	FrontendPort int
+	// UIPort: 0 = no Web UI, -1 = a free port.
+	UIPort       int
+	EmulatorPort int
+	DBFile       string
+	// JobDuration is how long an emulated job runs by default.
+	JobDuration time.Duration
+	Logger      *slog.Logger
+	// ServerLogLevel filters the Temporal server's own logs.
+	ServerLogLevel slog.Level
+	// WorkerOptions tune the in-process worker.
+	WorkerOptions worker.Options
+}
+
+// Stack is a running local world: Temporal, its UI, the emulator and a
+// worker configured to call the emulator.
+type Stack struct {
+	Server      *devserver.Server
+	Emulator    *emulator.Emulator
+	EmulatorURL string
+	Client      client.Client
+	Worker      worker.Worker
+	stop        context.CancelFunc
+}
+
+// Start starts everything and returns once the worker polls. On error,
+// whatever was started is stopped again.
+func Start(ctx context.Context, opts StackOptions) (s *Stack, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.IP == "" {
+		opts.IP = "127.0.0.1"
+	}
+	if opts.ServerLogLevel == 0 {
+		opts.ServerLogLevel = slog.LevelError
+	}
+	s = &Stack{}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	s.Server, err = devserver.Start(devserver.Options{
+		IP:               opts.IP,
+		FrontendPort:     opts.FrontendPort,
+		UIPort:           opts.UIPort,
+		DBFile:           opts.DBFile,
+		SearchAttributes: workflows.SearchAttributes(),
+		Logger:           opts.Logger,
+		LogLevel:         opts.ServerLogLevel,
+	})
+	if err != nil {
+		return s, err
+	}
+	emuCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	s.Emulator = emulator.New(emulator.Options{JobDuration: opts.JobDuration, Logger: opts.Logger.With("component", "emulator")})
+	s.EmulatorURL, err = s.Emulator.Start(emuCtx, net.JoinHostPort(opts.IP, strconv.Itoa(opts.EmulatorPort)))
+	if err != nil {
+		return s, fmt.Errorf("emulator: %w", err)
+	}
+	s.Client, err = client.DialContext(ctx, client.Options{
+		HostPort:  s.Server.FrontendAddr(),
+		Namespace: devserver.DefaultNamespace,
+		Logger:    sdklog.NewStructuredLogger(opts.Logger.With("component", "worker")),
+	})
+	if err != nil {
+		return s, fmt.Errorf("temporal client: %w", err)
+	}
+	s.Worker, err = engine.NewWorker(s.Client, s.WorkerConfig(), opts.WorkerOptions)
+	if err != nil {
+		return s, err
+	}
+	if err := s.Worker.Start(); err != nil {
+		s.Worker = nil
+		return s, fmt.Errorf("worker: %w", err)
+	}
+	return s, nil
+}
+
+// WorkerConfig is the configuration of a worker that calls this stack's
+// emulator, authenticating through its IAM endpoint as a real worker would.
+func (s *Stack) WorkerConfig() engine.Config {
+	return engine.Config{
+		ProjectID: DevProjectID,
+		Endpoints: map[string]string{"iam": s.EmulatorURL, "dli": s.EmulatorURL},
+		Auth: engine.AuthConfig{
+			User:     "pipectl-dev",
+			Domain:   "pipectl-dev",
+			Password: cloudapi.NewSecret("pipectl-dev"),
+		},
+	}
+}
+
+// Stop stops the worker, the client, the emulator and the server, in that
+// order, so no worker is left polling a server that is gone.
+func (s *Stack) Stop() {
+	if s == nil {
+		return
+	}
+	if s.Worker != nil {
+		s.Worker.Stop()
+	}
+	if s.Client != nil {
+		s.Client.Close()
+	}
+	if s.stop != nil {
+		s.stop()
+	}
+	if s.Server != nil {
+		s.Server.Stop()
+	}
+}
+
+// ErrPortInUse matches the error of a port that is already taken.
+func IsPortInUse(err error) bool {
+	var pe *devserver.PortInUseError
+	return errors.As(err, &pe)
+}
