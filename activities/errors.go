@@ -67,7 +67,9 @@ func Classify(err error) error {
 	}
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
-		return err
+		// Temporal reads the error's concrete type: a wrapped
+		// ApplicationError would lose its type and retry setting.
+		return app
 	}
 	var apiErr *cloudapi.Error
 	if errors.As(err, &apiErr) {

@@ -136,7 +136,7 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 			if sug := spec.Suggest(k, names); sug != "" {
 				detail = fmt.Sprintf("Did you mean %q? %s", sug, detail)
 			}
-			c.errorf(v.Range, fmt.Sprintf("Unknown input %q", k), "%s", detail)
+			c.errorf(v.KeyRange, fmt.Sprintf("Unknown input %q", k), "%s", detail)
 			continue
 		}
 		conv, err := in.convert(v.Raw)
@@ -175,6 +175,9 @@ func (c *compiler) options(d spec.StepOptions, s *spec.Step) (Retry, Poll, spec.
 		}
 		if src.InitialInterval > 0 {
 			r.InitialInterval = src.InitialInterval
+			if r.MaxInterval < r.InitialInterval {
+				r.MaxInterval = r.InitialInterval
+			}
 		}
 		if src.MaxInterval > 0 {
 			r.MaxInterval = src.MaxInterval
@@ -185,6 +188,9 @@ func (c *compiler) options(d spec.StepOptions, s *spec.Step) (Retry, Poll, spec.
 		if src.NonRetryable != nil {
 			r.NonRetryable = src.NonRetryable
 		}
+	}
+	if len(r.NonRetryable) == 0 {
+		r.NonRetryable = nil // as it reads back from the plan's JSON
 	}
 	if r.MaxInterval < r.InitialInterval {
 		c.errorf(s.Range, "Invalid retry", "Step %q: retry.max_interval (%s) is shorter than retry.initial_interval (%s).", s.ID, r.MaxInterval, r.InitialInterval)
@@ -230,8 +236,7 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 		for _, dep := range st.DependsOn {
 			err := g.AddEdge(dep, s.ID)
 			if errors.Is(err, graph.ErrEdgeCreatesCycle) {
-				cycle, _ := graph.ShortestPath(g, s.ID, dep)
-				cycle = append(cycle, s.ID)
+				cycle := append(shortestPath(g, s.ID, dep, index), s.ID)
 				c.errorf(refRange(s, dep), "Dependency cycle",
 					"Steps depend on each other in a loop: %s. Remove one of these dependencies.", strings.Join(cycle, " -> "))
 			} else if err != nil && !errors.Is(err, graph.ErrEdgeAlreadyExists) {
@@ -242,11 +247,78 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 	if c.diags.HasErrors() {
 		return nil
 	}
-	order, err := graph.StableTopologicalSort(g, func(a, b string) bool { return index[a] < index[b] })
-	if err != nil {
-		c.errorf(hcl.Range{Filename: p.Filename}, "Cannot order steps", "%v", err)
+	order := stableOrder(g, ids)
+	if len(order) != len(ids) { // cannot happen: PreventCycles kept the graph acyclic
+		c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot order steps",
+			Detail: "The dependencies of the steps form a cycle."})
 	}
 	return order
+}
+
+// stableOrder returns ids (which are in spec order) in topological order,
+// taking at each point the first step in the spec whose dependencies are
+// all placed. graph.StableTopologicalSort does not do this: it orders by
+// breadth-first layers, so [a, b after a, c] came out as a, c, b.
+func stableOrder(g graph.Graph[string, string], ids []string) []string {
+	preds, err := g.PredecessorMap()
+	if err != nil {
+		return nil
+	}
+	placed := make(map[string]bool, len(ids))
+	order := make([]string, 0, len(ids))
+next:
+	for len(order) < len(ids) {
+		for _, id := range ids {
+			if placed[id] {
+				continue
+			}
+			ready := true
+			for dep := range preds[id] {
+				ready = ready && placed[dep]
+			}
+			if ready {
+				placed[id] = true
+				order = append(order, id)
+				continue next
+			}
+		}
+		break // a cycle
+	}
+	return order
+}
+
+// shortestPath returns a shortest path from -> to along g's edges. Unlike
+// graph.ShortestPath, which picks among equally short paths at random, it
+// prefers steps that come first in the spec, so messages are reproducible.
+func shortestPath(g graph.Graph[string, string], from, to string, index map[string]int) []string {
+	adj, err := g.AdjacencyMap()
+	if err != nil {
+		return []string{from, to}
+	}
+	prev := map[string]string{from: from}
+	for queue := []string{from}; len(queue) > 0; queue = queue[1:] {
+		v := queue[0]
+		if v == to {
+			path := []string{to}
+			for v != from {
+				v = prev[v]
+				path = append([]string{v}, path...)
+			}
+			return path
+		}
+		next := make([]string, 0, len(adj[v]))
+		for w := range adj[v] {
+			if _, seen := prev[w]; !seen {
+				next = append(next, w)
+			}
+		}
+		sort.Slice(next, func(i, j int) bool { return index[next[i]] < index[next[j]] })
+		for _, w := range next {
+			prev[w] = v
+			queue = append(queue, w)
+		}
+	}
+	return []string{from, to} // unreachable when adding to -> from made a cycle
 }
 
 func indexOf(steps []*spec.Step, s *spec.Step) int {

@@ -113,8 +113,14 @@ func (in Input) convert(v any) (any, error) {
 		if !ok {
 			break
 		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // report the same bad value on every run
 		out := make(map[string]string, len(m))
-		for k, e := range m {
+		for _, k := range keys {
+			e := m[k]
 			s, ok := scalarString(e)
 			if !ok {
 				return nil, fmt.Errorf("value of %q must be a string, found %T", k, e)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -37,8 +38,16 @@ func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
 	p := &Pipeline{Source: src, Filename: filename}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		l.errorf(hcl.Range{Filename: filename, Start: hcl.Pos{Line: 1, Column: 1}, End: hcl.Pos{Line: 1, Column: 1}},
-			"Invalid YAML", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		// yaml.v3 reports where only in the message: "yaml: line 3: ...".
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		pos := hcl.Pos{Line: 1, Column: 1}
+		var line int
+		if _, err := fmt.Sscanf(msg, "line %d:", &line); err == nil && line >= 1 {
+			pos.Line = min(line, len(l.lineStarts))
+			msg = strings.TrimSpace(msg[strings.IndexByte(msg, ':')+1:])
+		}
+		pos.Byte = l.offset(pos)
+		l.errorf(hcl.Range{Filename: filename, Start: pos, End: pos}, "Invalid YAML", "%s", msg)
 		return p, l.diags
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
@@ -160,6 +169,9 @@ func (l *loader) stepOptions(o *StepOptions, f map[string]*yaml.Node) {
 			r.Backoff = l.float(x, 1)
 		}
 		if x, ok := rf["non_retryable"]; ok {
+			// Non-nil even when empty: `non_retryable: []` on a step
+			// clears the list given in defaults.
+			r.NonRetryable = []string{}
 			for _, ref := range l.refs(x) {
 				r.NonRetryable = append(r.NonRetryable, ref.Name)
 			}
@@ -245,7 +257,8 @@ func (l *loader) int(n *yaml.Node, min int) int {
 
 func (l *loader) float(n *yaml.Node, min float64) float64 {
 	var v float64
-	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&v) != nil {
+	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&v) != nil ||
+		math.IsInf(v, 0) || math.IsNaN(v) { // .inf and .nan cannot be written to the plan's JSON
 		l.errorf(l.rng(n), "Expected a number", "Found %s.", kindName(n))
 		return 0
 	}
@@ -305,7 +318,7 @@ func (l *loader) values(n *yaml.Node) map[string]Value {
 			l.errorf(l.rng(v), "Invalid value", "%s", err)
 			continue
 		}
-		out[k.Value] = Value{Raw: raw, Range: l.rng(v)}
+		out[k.Value] = Value{Raw: raw, Range: l.rng(v), KeyRange: l.rng(k)}
 	}
 	return out
 }

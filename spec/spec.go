@@ -64,6 +64,8 @@ type Ref struct {
 type Value struct {
 	Raw   any
 	Range hcl.Range
+	// KeyRange covers the input's name, for messages about the name.
+	KeyRange hcl.Range
 }
 
 // Retry controls how often a step's service calls are tried.

@@ -216,13 +216,20 @@ func (r *run) waitOptions(ctx workflow.Context, step planner.Step, deadline time
 		ScheduleToCloseTimeout: max(deadline.Sub(workflow.Now(ctx)), time.Second),
 		WaitForCancellation:    true,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Duration(step.Poll.Interval),
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Duration(step.Poll.MaxInterval),
-			MaximumAttempts:        0, // bounded by the step's timeout
+			InitialInterval:    time.Duration(step.Poll.Interval),
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Duration(step.Poll.MaxInterval),
+			// The step's timeout bounds the polls; this bound only keeps a
+			// clock-skipping test environment from polling forever.
+			MaximumAttempts:        maxPolls(step),
 			NonRetryableErrorTypes: activities.NonRetryable(),
 		},
 	})
+}
+
+func maxPolls(step planner.Step) int32 {
+	n := int64(step.Timeout)/int64(max(step.Poll.Interval, 1)) + 10
+	return int32(min(n, 1<<31-1))
 }
 
 func retryPolicy(r planner.Retry) *temporal.RetryPolicy {
@@ -258,11 +265,19 @@ func (r *run) cancelJob(ctx workflow.Context, step planner.Step, req activities.
 // abandoned reports whether err means the step gave up on a job that may
 // still run: the step was cancelled or ran out of time.
 func abandoned(ctx workflow.Context, err error) bool {
-	if ctx.Err() != nil || temporal.IsCanceledError(err) {
+	return ctx.Err() != nil || temporal.IsCanceledError(err) || timedOut(err)
+}
+
+// timedOut reports whether the step ran out of time: an activity timeout,
+// or polling that stopped because the next poll would pass the step's
+// deadline (the last error is then "still running").
+func timedOut(err error) bool {
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
 		return true
 	}
-	var te *temporal.TimeoutError
-	return errors.As(err, &te)
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == activities.ErrStillRunning
 }
 
 // describe returns the message of the innermost meaningful error: the
@@ -273,13 +288,16 @@ func describe(err error) string {
 		msg := "timed out (" + timeoutName(te) + ")"
 		var app *temporal.ApplicationError
 		if errors.As(te.Unwrap(), &app) {
-			msg += "; last error: " + app.Error()
+			msg += "; last error: " + app.Message()
 		}
 		return msg
 	}
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
-		return app.Error()
+		if app.Type() == activities.ErrStillRunning {
+			return "timed out (the step's timeout elapsed): " + app.Message()
+		}
+		return app.Message()
 	}
 	if temporal.IsCanceledError(err) {
 		return "cancelled"

@@ -16,16 +16,26 @@ import (
 // Secret is a credential. It prints, logs and marshals as a placeholder, so
 // it cannot reach a log line, an error or a workflow payload by accident;
 // Reveal is the one way to read it.
-type Secret struct{ v string }
+//
+// The value is held behind a pointer: fmt prints the fields of a struct it
+// cannot call methods on (an unexported Secret field, or a type converted
+// from Secret such as StaticToken) by reflection, and a pointer it reaches
+// that way prints as an address, never as the credential.
+type Secret struct{ v *string }
 
 // NewSecret wraps a credential.
-func NewSecret(v string) Secret { return Secret{v: v} }
+func NewSecret(v string) Secret { return Secret{v: &v} }
 
 // Reveal returns the credential itself, for the request that needs it.
-func (s Secret) Reveal() string { return s.v }
+func (s Secret) Reveal() string {
+	if s.v == nil {
+		return ""
+	}
+	return *s.v
+}
 
 // IsZero reports whether no credential is set.
-func (s Secret) IsZero() bool { return s.v == "" }
+func (s Secret) IsZero() bool { return s.Reveal() == "" }
 
 func (s Secret) String() string                { return "REDACTED" }
 func (s Secret) LogValue() slog.Value          { return slog.StringValue("REDACTED") }

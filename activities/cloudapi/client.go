@@ -75,7 +75,8 @@ func (c *Client) Do(ctx context.Context, op, method, path string, query url.Valu
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	// An empty body (204, or a 200 without content) leaves out as it is.
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil && err != io.EOF {
 		return fmt.Errorf("%s %s: decode response: %w", c.Service, op, err)
 	}
 	return nil

@@ -45,9 +45,9 @@ the exit status is the run's.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.IP, "ip", "127.0.0.1", "address every server listens on")
-	f.IntVar(&opts.Port, "port", 7233, "Temporal frontend (gRPC) port")
-	f.IntVar(&opts.UIPort, "ui-port", 8233, "Temporal Web UI port")
-	f.IntVar(&opts.EmulatorPort, "emulator-port", 8300, "service emulator port")
+	f.IntVar(&opts.Port, "port", 7233, "Temporal frontend (gRPC) port (0: any free port)")
+	f.IntVar(&opts.UIPort, "ui-port", 8233, "Temporal Web UI port (0: no UI, -1: any free port)")
+	f.IntVar(&opts.EmulatorPort, "emulator-port", 8300, "service emulator port (0: any free port)")
 	f.StringVar(&opts.DBFile, "db-file", "", "keep Temporal's state in this SQLite file so it survives a restart")
 	f.StringVar(&opts.LogLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	f.DurationVar(&opts.JobDuration, "job-duration", 3*time.Second, "how long an emulated job runs")
@@ -87,17 +87,21 @@ func runDev(ctx context.Context, stdio IO, opts *devOptions) error {
 		fmt.Fprintln(stdio.ErrOut, "stopping…")
 		st.Stop()
 	}()
+	ui := "off"
+	if st.Server.UIAddr() != "" {
+		ui = "http://" + st.Server.UIAddr()
+	}
 	db := "in memory (state is lost on exit)"
 	if opts.DBFile != "" {
 		db = opts.DBFile
 	}
 	fmt.Fprintf(stdio.ErrOut, `pipectl dev is running
   Temporal frontend  %s  (namespace default)
-  Temporal Web UI    http://%s
+  Temporal Web UI    %s
   Service emulator   %s
   Worker             task queue %q
   Database           %s
-`, st.Server.FrontendAddr(), st.Server.UIAddr(), st.EmulatorURL, "pipectl", db)
+`, st.Server.FrontendAddr(), ui, st.EmulatorURL, "pipectl", db)
 	if opts.Run == "" {
 		fmt.Fprintf(stdio.ErrOut, "Apply a spec with: pipectl apply FILE --wait --address %s\nPress Ctrl-C to stop.\n", st.Server.FrontendAddr())
 		<-ctx.Done()

@@ -60,19 +60,22 @@ func printPlan(w io.Writer, plan *planner.Plan) {
 	}
 }
 
-// compileFile loads and compiles a spec, printing any diagnostics.
+// compileFile loads and compiles a spec, printing any diagnostics. The
+// planner runs even when loading found problems, on what was valid, so one
+// run reports every mistake.
 func compileFile(stdio IO, path string) (*planner.Plan, error) {
 	p, diags := spec.LoadFile(path)
-	if !diags.HasErrors() {
-		plan, more := planner.Compile(p)
+	var plan *planner.Plan
+	if p != nil && p.Source != nil {
+		var more hcl.Diagnostics
+		plan, more = planner.Compile(p)
 		diags = append(diags, more...)
-		if !diags.HasErrors() {
-			writeDiagnostics(stdio.ErrOut, p, diags)
-			return plan, nil
-		}
 	}
 	writeDiagnostics(stdio.ErrOut, p, diags)
-	return nil, &SilentError{Code: 1}
+	if diags.HasErrors() {
+		return nil, &SilentError{Code: 1}
+	}
+	return plan, nil
 }
 
 // writeDiagnostics prints each diagnostic as "file:line:col: severity:

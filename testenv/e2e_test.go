@@ -1,0 +1,300 @@
+package testenv_test
+
+// End-to-end tests: a real Temporal server in-process, the emulator and a
+// worker, driven through the pipectl command line. They live in this one
+// package so that only one test binary links the server.
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	historypb "go.temporal.io/api/history/v1"
+
+	"github.com/pipectl/pipectl/internal/cli"
+	"github.com/pipectl/pipectl/planner"
+	"github.com/pipectl/pipectl/spec"
+	"github.com/pipectl/pipectl/testenv"
+	"github.com/pipectl/pipectl/testenv/devserver"
+	"github.com/pipectl/pipectl/testenv/emulator"
+	"github.com/pipectl/pipectl/workflows"
+)
+
+var updateHistories = flag.Bool("update-histories", false, "record example runs into workflows/testdata for the replay tests")
+
+const demoSpec = "../examples/pipelines/demo.yaml"
+
+func startStack(t *testing.T, opts testenv.StackOptions) *testenv.Stack {
+	t.Helper()
+	if opts.JobDuration == 0 {
+		opts.JobDuration = 600 * time.Millisecond
+	}
+	if testing.Verbose() {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	st, err := testenv.Start(t.Context(), opts)
+	if err != nil {
+		t.Fatalf("start stack: %v", err)
+	}
+	t.Cleanup(st.Stop)
+	return st
+}
+
+// pipectl runs the command line in-process against the stack.
+func pipectl(t *testing.T, st *testenv.Stack, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	args = append(args, "--address", st.Server.FrontendAddr())
+	code = cli.Main(t.Context(), args, cli.IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	t.Logf("pipectl %s: exit %d\n%s", strings.Join(args, " "), code, errOut.String())
+	return code, out.String(), errOut.String()
+}
+
+func compileDemo(t *testing.T) *planner.Plan {
+	t.Helper()
+	p, diags := spec.LoadFile(demoSpec)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	plan, diags := planner.Compile(p)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return plan
+}
+
+// jobsByStep maps each step of plan to the emulator's DLI jobs running its
+// SQL.
+func jobsByStep(t *testing.T, plan *planner.Plan, em *emulator.Emulator) map[string][]emulator.DLIJob {
+	t.Helper()
+	out := map[string][]emulator.DLIJob{}
+	for _, s := range plan.Steps {
+		var in struct{ SQL string }
+		if err := json.Unmarshal(s.With, &in); err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range em.DLIJobs() {
+			if j.SQL == in.SQL {
+				out[s.ID] = append(out[s.ID], j)
+			}
+		}
+	}
+	return out
+}
+
+var runIDRE = regexp.MustCompile(`started run (\S+) of pipeline`)
+
+func TestDemoPipelineEndToEnd(t *testing.T) {
+	st := startStack(t, testenv.StackOptions{})
+	plan := compileDemo(t)
+
+	code, _, stderr := pipectl(t, st, "apply", demoSpec, "--wait")
+	if code != 0 {
+		t.Fatalf("apply exited %d", code)
+	}
+	if !strings.Contains(stderr, "pipeline daily-orders succeeded") {
+		t.Errorf("no success line in output")
+	}
+	jobs := jobsByStep(t, plan, st.Emulator)
+	for _, s := range plan.Steps {
+		js := jobs[s.ID]
+		if len(js) != 1 {
+			t.Fatalf("step %s has %d jobs, want exactly 1", s.ID, len(js))
+		}
+		if js[0].Status != "FINISHED" || js[0].ProjectID != "dev-project" || js[0].Tags["pipectl-key"] == "" {
+			t.Errorf("step %s job: %+v", s.ID, js[0])
+		}
+		if !strings.Contains(stderr, js[0].ID) {
+			t.Errorf("live display never showed job id %s of step %s", js[0].ID, s.ID)
+		}
+		// Dependency order: a job starts only after every job it depends
+		// on has finished.
+		for _, dep := range s.DependsOn {
+			if js[0].SubmittedAt.Before(jobs[dep][0].EndedAt) {
+				t.Errorf("step %s submitted at %s, before its dependency %s ended at %s",
+					s.ID, js[0].SubmittedAt.Format(time.StampMilli), dep, jobs[dep][0].EndedAt.Format(time.StampMilli))
+			}
+		}
+	}
+	// The two middle steps run in parallel.
+	a, b := jobs["revenue_by_region"][0], jobs["top_customers"][0]
+	if a.SubmittedAt.After(b.EndedAt) || b.SubmittedAt.After(a.EndedAt) {
+		t.Errorf("revenue_by_region and top_customers did not overlap")
+	}
+
+	m := runIDRE.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatal("no run id in output")
+	}
+	hist := fetchHistory(t, st.Client, m[1])
+	replay(t, hist)
+	if *updateHistories {
+		writeHistory(t, filepath.Join("..", "workflows", "testdata", "demo.json"), hist)
+	}
+}
+
+func TestFailingJobFailsTheRunNamingTheStep(t *testing.T) {
+	st := startStack(t, testenv.StackOptions{JobDuration: 5 * time.Second})
+	const msg = "Table or view not found: sales.orders_clean"
+	st.Emulator.AddRule(emulator.Rule{Match: "INSERT OVERWRITE TABLE sales.orders_clean", Duration: 200 * time.Millisecond})
+	st.Emulator.AddRule(emulator.Rule{Match: "sales.top_customers\n", Duration: 300 * time.Millisecond, FailMessage: msg})
+	plan := compileDemo(t)
+
+	code, _, stderr := pipectl(t, st, "apply", demoSpec, "--wait")
+	if code != 1 {
+		t.Fatalf("apply exited %d, want 1", code)
+	}
+	jobs := jobsByStep(t, plan, st.Emulator)
+	failed := jobs["top_customers"]
+	if len(failed) != 1 || failed[0].Status != "FAILED" {
+		t.Fatalf("top_customers jobs: %+v", failed)
+	}
+	want := "step top_customers (job " + failed[0].ID + ") failed: job " + failed[0].ID + " ended FAILED: " + msg
+	if !strings.Contains(stderr, want) {
+		t.Errorf("output does not name the step and the service's message; want a line with\n%s", want)
+	}
+	// The sibling still running is stopped, and nothing downstream starts.
+	if sib := jobs["revenue_by_region"]; len(sib) != 1 || sib[0].Status != "CANCELLED" {
+		t.Errorf("revenue_by_region jobs: %+v, want one CANCELLED", sib)
+	}
+	if n := len(jobs["publish_report"]); n != 0 {
+		t.Errorf("publish_report ran %d jobs after a failure", n)
+	}
+	m := runIDRE.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatal("no run id in output")
+	}
+	hist := fetchHistory(t, st.Client, m[1])
+	replay(t, hist)
+	if *updateHistories {
+		writeHistory(t, filepath.Join("..", "workflows", "testdata", "failed-step.json"), hist)
+	}
+}
+
+func TestInvalidSpecIsRejectedBeforeAnythingRuns(t *testing.T) {
+	st := startStack(t, testenv.StackOptions{})
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	src := "name: bad\nsteps:\n  - id: a\n    kind: dli.sq\n    with: {sql: select 1}\n"
+	if err := os.WriteFile(bad, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := pipectl(t, st, "apply", bad, "--wait")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if want := bad + `:4:11: error: Unknown step kind`; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q", want)
+	}
+	if !strings.Contains(stderr, `Did you mean "dli.sql"?`) {
+		t.Errorf("no suggestion in output")
+	}
+	if n := len(st.Emulator.DLIJobs()); n != 0 {
+		t.Errorf("%d jobs submitted for an invalid spec", n)
+	}
+}
+
+func TestDBFileKeepsRunsAcrossRestart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "temporal.db")
+	st := startStack(t, testenv.StackOptions{DBFile: db})
+	code, _, stderr := pipectl(t, st, "apply", demoSpec, "--wait", "--id", "kept-run")
+	if code != 0 {
+		t.Fatalf("apply exited %d: %s", code, stderr)
+	}
+	st.Stop()
+
+	st2 := startStack(t, testenv.StackOptions{DBFile: db})
+	desc, err := st2.Client.DescribeWorkflowExecution(t.Context(), "kept-run", "")
+	if err != nil {
+		t.Fatalf("run is gone after restart: %v", err)
+	}
+	if got := desc.WorkflowExecutionInfo.Status.String(); got != "Completed" {
+		t.Errorf("status after restart = %s, want Completed", got)
+	}
+	sa := desc.WorkflowExecutionInfo.SearchAttributes.GetIndexedFields()[workflows.SearchAttrPipelineName]
+	if sa == nil || !strings.Contains(string(sa.GetData()), "daily-orders") {
+		t.Errorf("search attribute %s = %v", workflows.SearchAttrPipelineName, sa)
+	}
+}
+
+func TestBusyPortIsAClearError(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	_, err = devserver.Start(devserver.Options{FrontendPort: port, Logger: slog.New(slog.DiscardHandler)})
+	if !testenv.IsPortInUse(err) || !strings.Contains(err.Error(), "already in use") {
+		t.Fatalf("error = %v, want a port-in-use error", err)
+	}
+}
+
+func TestWebUIServes(t *testing.T) {
+	srv, err := devserver.Start(devserver.Options{UIPort: -1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	resp, err := http.Get("http://" + srv.UIAddr() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("<html")) {
+		t.Errorf("GET / = %d, %d bytes; want the UI's HTML page", resp.StatusCode, len(body))
+	}
+}
+
+func fetchHistory(t *testing.T, c client.Client, id string) *historypb.History {
+	t.Helper()
+	it := c.GetWorkflowHistory(t.Context(), id, "", false, 0)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	return h
+}
+
+// replay checks that the current workflow code replays a history it just
+// produced: a cheap guard against non-determinism between the first
+// execution and a worker restart.
+func replay(t *testing.T, h *historypb.History) {
+	t.Helper()
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(workflows.Pipeline, workflow.RegisterOptions{Name: workflows.PipelineWorkflow})
+	if err := r.ReplayWorkflowHistory(nil, h); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+}
+
+func writeHistory(t *testing.T, path string, h *historypb.History) {
+	t.Helper()
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %d events into %s", len(h.Events), path)
+}
