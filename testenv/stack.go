@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -33,7 +31,9 @@ type StackOptions struct {
 	IP           string
 	FrontendPort int
 	// UIPort: 0 = no Web UI, -1 = a free port.
-	UIPort       int
+	UIPort int
+	// EmulatorPort is the first of the emulator's consecutive service
+	// ports (see emulator.Ports); 0 gives each service a free port.
 	EmulatorPort int
 	DBFile       string
 	// JobDuration is how long an emulated job runs by default.
@@ -48,12 +48,13 @@ type StackOptions struct {
 // Stack is a running local world: Temporal, its UI, the emulator and a
 // worker configured to call the emulator.
 type Stack struct {
-	Server      *devserver.Server
-	Emulator    *emulator.Emulator
-	EmulatorURL string
-	Client      client.Client
-	Worker      worker.Worker
-	stop        context.CancelFunc
+	Server   *devserver.Server
+	Emulator *emulator.Emulator
+	// Endpoints maps each emulated service to its base URL.
+	Endpoints map[string]string
+	Client    client.Client
+	Worker    worker.Worker
+	stop      context.CancelFunc
 }
 
 // Start starts everything and returns once the worker polls. On error,
@@ -89,9 +90,9 @@ func Start(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	emuCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
 	s.Emulator = emulator.New(emulator.Options{JobDuration: opts.JobDuration, Logger: opts.Logger.With("component", "emulator")})
-	s.EmulatorURL, err = s.Emulator.Start(emuCtx, net.JoinHostPort(opts.IP, strconv.Itoa(opts.EmulatorPort)))
+	s.Endpoints, err = s.Emulator.Start(emuCtx, opts.IP, emulator.Ports(opts.EmulatorPort))
 	if err != nil {
-		return s, fmt.Errorf("emulator: %w", err)
+		return s, err
 	}
 	s.Client, err = client.DialContext(ctx, client.Options{
 		HostPort:  s.Server.FrontendAddr(),
@@ -117,7 +118,7 @@ func Start(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 func (s *Stack) WorkerConfig() engine.Config {
 	return engine.Config{
 		ProjectID: DevProjectID,
-		Endpoints: map[string]string{"iam": s.EmulatorURL, "dli": s.EmulatorURL},
+		Endpoints: s.Endpoints,
 		Auth: engine.AuthConfig{
 			User:     "pipectl-dev",
 			Domain:   "pipectl-dev",

@@ -86,7 +86,7 @@ func TestTokenTransport(t *testing.T) {
 }
 
 func TestTokenTransportAgainstEmulator(t *testing.T) {
-	srv := httptest.NewServer(emulator.New(emulator.Options{}))
+	srv := httptest.NewServer(emulator.New(emulator.Options{}).Handler(emulator.DLI))
 	defer srv.Close()
 	get := func(hc *http.Client) int {
 		resp, err := hc.Get(srv.URL + "/v1.0/p/jobs")
@@ -118,11 +118,13 @@ func TestTokenTransportSourceError(t *testing.T) {
 	assert.True(t, body.closed, "RoundTrip must close the body even on errors")
 }
 
-// iamFixture serves the emulator, recording the IAM request bodies.
+// iamFixture serves the emulator's IAM and DLI, each on its own server as
+// the real endpoints are, recording the IAM request bodies.
 type iamFixture struct {
 	clock  *fakeClock
 	emu    *emulator.Emulator
-	srv    *httptest.Server
+	srv    *httptest.Server // IAM
+	dli    *httptest.Server
 	mu     sync.Mutex
 	bodies []string
 }
@@ -131,17 +133,18 @@ func newIAM(t *testing.T) *iamFixture {
 	t.Helper()
 	f := &iamFixture{clock: &fakeClock{t: t0}}
 	f.emu = emulator.New(emulator.Options{Now: f.clock.Now})
+	iam := f.emu.Handler(emulator.IAM)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v3/auth/tokens" {
-			b, _ := io.ReadAll(r.Body)
-			f.mu.Lock()
-			f.bodies = append(f.bodies, string(b))
-			f.mu.Unlock()
-			r.Body = io.NopCloser(bytes.NewReader(b))
-		}
-		f.emu.ServeHTTP(w, r)
+		b, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.bodies = append(f.bodies, string(b))
+		f.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		iam.ServeHTTP(w, r)
 	}))
 	t.Cleanup(f.srv.Close)
+	f.dli = httptest.NewServer(f.emu.Handler(emulator.DLI))
+	t.Cleanup(f.dli.Close)
 	return f
 }
 
@@ -157,7 +160,7 @@ func (f *iamFixture) source() *cloudapi.PasswordTokenSource {
 	}
 }
 
-func (f *iamFixture) iamCalls() int { return f.emu.Calls()["POST /v3/auth/tokens"] }
+func (f *iamFixture) iamCalls() int { return f.emu.Calls()[emulator.IAM+" POST /v3/auth/tokens"] }
 
 func TestPasswordTokenSource(t *testing.T) {
 	f := newIAM(t)
@@ -228,13 +231,13 @@ func TestPasswordTokenSourceConcurrent(t *testing.T) {
 
 func TestPasswordTokenSourceWithTransport(t *testing.T) {
 	f := newIAM(t)
-	hc := &http.Client{Transport: &cloudapi.TokenTransport{Source: f.source(), Base: f.srv.Client().Transport}}
-	c := &cloudapi.Client{Service: "DLI", BaseURL: f.srv.URL, HTTP: hc}
+	hc := &http.Client{Transport: &cloudapi.TokenTransport{Source: f.source(), Base: f.dli.Client().Transport}}
+	c := &cloudapi.Client{Service: "DLI", BaseURL: f.dli.URL, HTTP: hc}
 	for range 3 {
 		require.NoError(t, c.Do(context.Background(), "list SQL jobs", http.MethodGet, "/v1.0/p/jobs", nil, nil, nil))
 	}
 	assert.Equal(t, 1, f.iamCalls())
-	assert.Equal(t, 3, f.emu.Calls()["GET /v1.0/{project_id}/jobs"])
+	assert.Equal(t, 3, f.emu.Calls()[emulator.DLI+" GET /v1.0/{project_id}/jobs"])
 }
 
 func TestPasswordTokenSourceRejected(t *testing.T) {

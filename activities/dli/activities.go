@@ -107,7 +107,7 @@ func (a *Activities) find(ctx context.Context, projectID, key string) (*activiti
 // retryable error whose NextRetryDelay is the next poll interval, so the
 // server polls without a worker slot held and without history events.
 func (a *Activities) WaitSQL(ctx context.Context, req activities.StepRequest) (*activities.Result, error) {
-	if req.Job == nil {
+	if req.Job == nil || req.Job.ID == "" {
 		return nil, temporal.NewNonRetryableApplicationError("wait without a job", activities.ErrRequestRejected, nil)
 	}
 	projectID, err := a.project(req)
@@ -148,7 +148,7 @@ func (a *Activities) CancelSQL(ctx context.Context, req activities.StepRequest) 
 		return err
 	}
 	job := req.Job
-	if job == nil {
+	if job == nil || job.ID == "" {
 		if job, err = a.find(ctx, projectID, req.IdempotencyKey()); err != nil {
 			return activities.Classify(err)
 		}

@@ -81,9 +81,11 @@ const (
 
 // envelope is the is_success/message pair of most DLI answers. is_success
 // is documented as a Boolean but several samples send the string "true".
+// It is a pointer because an absent is_success must not read as false
+// (UnmarshalJSON is only called for keys that are present).
 type envelope struct {
-	IsSuccess flexBool `json:"is_success"`
-	Message   string   `json:"message"`
+	IsSuccess *flexBool `json:"is_success"`
+	Message   string    `json:"message"`
 }
 
 type flexBool bool
@@ -103,7 +105,7 @@ func (b *flexBool) UnmarshalJSON(data []byte) error {
 }
 
 func (e envelope) check(op string) error {
-	if !e.IsSuccess {
+	if e.IsSuccess != nil && !*e.IsSuccess {
 		return &cloudapi.Error{Service: "DLI", Op: op, Status: http.StatusOK, Message: e.Message}
 	}
 	return nil

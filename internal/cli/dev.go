@@ -13,6 +13,8 @@ import (
 
 	"github.com/pipectl/pipectl/testenv"
 	"github.com/pipectl/pipectl/testenv/devserver"
+	"github.com/pipectl/pipectl/testenv/emulator"
+	"github.com/pipectl/pipectl/workflows"
 )
 
 type devOptions struct {
@@ -47,7 +49,7 @@ the exit status is the run's.`,
 	f.StringVar(&opts.IP, "ip", "127.0.0.1", "address every server listens on")
 	f.IntVar(&opts.Port, "port", 7233, "Temporal frontend (gRPC) port (0: any free port)")
 	f.IntVar(&opts.UIPort, "ui-port", 8233, "Temporal Web UI port (0: no UI, -1: any free port)")
-	f.IntVar(&opts.EmulatorPort, "emulator-port", 8300, "service emulator port (0: any free port)")
+	f.IntVar(&opts.EmulatorPort, "emulator-port", 8300, "first of the emulator's ports, one per service: iam, cdm, dis, dli, lakeformation, dlf (0: any free ports)")
 	f.StringVar(&opts.DBFile, "db-file", "", "keep Temporal's state in this SQLite file so it survives a restart")
 	f.StringVar(&opts.LogLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	f.DurationVar(&opts.JobDuration, "job-duration", 3*time.Second, "how long an emulated job runs")
@@ -95,13 +97,11 @@ func runDev(ctx context.Context, stdio IO, opts *devOptions) error {
 	if opts.DBFile != "" {
 		db = opts.DBFile
 	}
-	fmt.Fprintf(stdio.ErrOut, `pipectl dev is running
-  Temporal frontend  %s  (namespace default)
-  Temporal Web UI    %s
-  Service emulator   %s
-  Worker             task queue %q
-  Database           %s
-`, st.Server.FrontendAddr(), ui, st.EmulatorURL, "pipectl", db)
+	fmt.Fprintf(stdio.ErrOut, "pipectl dev is running\n  Temporal frontend       %s  (namespace default)\n  Temporal Web UI         %s\n", st.Server.FrontendAddr(), ui)
+	for _, svc := range emulator.Services() {
+		fmt.Fprintf(stdio.ErrOut, "  Emulator %-14s %s\n", svc, st.Endpoints[svc])
+	}
+	fmt.Fprintf(stdio.ErrOut, "  Worker                  task queue %q\n  Database                %s\n", workflows.TaskQueue, db)
 	if opts.Run == "" {
 		fmt.Fprintf(stdio.ErrOut, "Apply a spec with: pipectl apply FILE --wait --address %s\nPress Ctrl-C to stop.\n", st.Server.FrontendAddr())
 		<-ctx.Done()

@@ -25,8 +25,12 @@ const (
 	EnvEndpointPrefix = "PIPECTL_ENDPOINT_"
 )
 
-// Services whose endpoints a worker may need.
-var services = []string{"iam", "dli"}
+// Services whose endpoints a worker may be given, and those the step
+// kinds it runs so far need.
+var (
+	services       = []string{"iam", "cdm", "dis", "dli", "lakeformation", "dlf"}
+	neededServices = []string{"dli"}
+)
 
 // Config is what a worker needs besides its Temporal connection: where the
 // services are and how to authenticate. Credentials are held as
@@ -143,8 +147,12 @@ func (c Config) Endpoint(service string) string {
 // Validate reports what is missing for the worker to call the services.
 func (c Config) Validate() error {
 	var errs []error
-	for _, s := range services {
-		if c.Endpoint(s) == "" && (s != "iam" || c.Auth.User != "") {
+	needed := neededServices
+	if c.Auth.User != "" {
+		needed = append([]string{"iam"}, needed...)
+	}
+	for _, s := range needed {
+		if c.Endpoint(s) == "" {
 			errs = append(errs, fmt.Errorf("no endpoint for %s: set %s or %s%s", strings.ToUpper(s), EnvRegion, EnvEndpointPrefix, strings.ToUpper(s)))
 		}
 	}

@@ -28,11 +28,11 @@ const (
 )
 
 func (e *Emulator) registerDLISQL() {
-	e.route("POST /v1.0/{project_id}/jobs/submit-job", e.dliSubmitJob)
-	e.route("GET /v1.0/{project_id}/jobs", e.dliListJobs)
-	e.route("GET /v1.0/{project_id}/jobs/{job_id}/status", e.dliJobStatus)
-	e.route("GET /v1.0/{project_id}/jobs/{job_id}/detail", e.dliJobDetail)
-	e.route("DELETE /v1.0/{project_id}/jobs/{job_id}", e.dliCancelJob)
+	e.route(DLI, "POST /v1.0/{project_id}/jobs/submit-job", e.dliSubmitJob)
+	e.route(DLI, "GET /v1.0/{project_id}/jobs", e.dliListJobs)
+	e.route(DLI, "GET /v1.0/{project_id}/jobs/{job_id}/status", e.dliJobStatus)
+	e.route(DLI, "GET /v1.0/{project_id}/jobs/{job_id}/detail", e.dliJobDetail)
+	e.route(DLI, "DELETE /v1.0/{project_id}/jobs/{job_id}", e.dliCancelJob)
 }
 
 // dliEnvelope starts every successful DLI v1.0 response.

@@ -158,7 +158,7 @@ func TestStatusProgression(t *testing.T) {
 func TestDefaultJobDuration(t *testing.T) {
 	clock := &fakeClock{t: t0}
 	emu := emulator.New(emulator.Options{Now: clock.Now})
-	srv := httptest.NewServer(emu)
+	srv := httptest.NewServer(iamAndDLI(emu))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, emu: emu, srv: srv, clock: clock}
 	id := e.submit(`{"sql":"select 1"}`)
@@ -421,7 +421,7 @@ func TestSubmitErrorsRule(t *testing.T) {
 	if want := []string{other, id, busy}; !slices.Equal(got, want) {
 		t.Errorf("DLIJobs = %v, want %v", got, want)
 	}
-	if n := e.emu.Calls()["POST /v1.0/{project_id}/jobs/submit-job"]; n != 6 {
+	if n := e.emu.Calls()["dli POST /v1.0/{project_id}/jobs/submit-job"]; n != 6 {
 		t.Errorf("submit calls = %d, want 6", n)
 	}
 }
@@ -465,7 +465,7 @@ func TestStatusCallCounting(t *testing.T) {
 	if len(jobs) != 2 || jobs[0].ID != a || jobs[0].StatusCalls != 3 || jobs[1].ID != b || jobs[1].StatusCalls != 1 {
 		t.Errorf("DLIJobs = %+v, want a with 3 status calls then b with 1", jobs)
 	}
-	if n := e.emu.Calls()["GET /v1.0/{project_id}/jobs/{job_id}/status"]; n != 4 {
+	if n := e.emu.Calls()["dli GET /v1.0/{project_id}/jobs/{job_id}/status"]; n != 4 {
 		t.Errorf("status route calls = %d, want 4", n)
 	}
 	// Snapshots are copies.

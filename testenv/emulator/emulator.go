@@ -1,10 +1,13 @@
 // Package emulator is an in-process HTTP emulator of the Huawei Cloud APIs
-// pipectl drives (IAM tokens and DLI SQL jobs so far). Tests and the demo
-// point pipectl's per-service base URLs at it instead of the real cloud.
+// pipectl drives. Tests and the demo point pipectl's per-service base URLs
+// at it instead of the real cloud.
 //
-// Each service lives in its own file and registers its routes in New; state
-// is held per Emulator behind one mutex, and job progress is derived from the
-// injected clock when read, so tests never sleep.
+// Each service has its own handler (Handler) and, when started, its own
+// port, as the real services have their own hosts: their paths collide
+// (DataArts' /v1/{project_id}/jobs/... and DLI's /v1/{project_id}/jobs/...).
+// Each service lives in its own files and registers its routes in New;
+// state is held per Emulator behind one mutex, and job progress is derived
+// from the injected clock when read, so tests never sleep.
 package emulator
 
 import (
@@ -29,12 +32,25 @@ type Options struct {
 	Logger *slog.Logger // optional; nil = discard
 }
 
-// Emulator is an http.Handler emulating Huawei Cloud service APIs.
+// Names of the emulated services.
+const (
+	IAM           = "iam"
+	CDM           = "cdm"
+	DIS           = "dis"
+	DLI           = "dli"
+	LakeFormation = "lakeformation"
+	DLF           = "dlf"
+)
+
+// Services lists every emulated service, in a stable order.
+func Services() []string { return []string{IAM, CDM, DIS, DLI, LakeFormation, DLF} }
+
+// Emulator emulates Huawei Cloud service APIs, one http.Handler per service.
 type Emulator struct {
 	now         func() time.Time
 	jobDuration time.Duration
 	log         *slog.Logger
-	mux         *http.ServeMux
+	muxes       map[string]*http.ServeMux
 
 	mu    sync.Mutex
 	calls map[string]int // per route pattern
@@ -47,7 +63,7 @@ func New(opts Options) *Emulator {
 		now:         opts.Now,
 		jobDuration: opts.JobDuration,
 		log:         opts.Logger,
-		mux:         http.NewServeMux(),
+		muxes:       map[string]*http.ServeMux{},
 		calls:       map[string]int{},
 		dli:         newDLIState(),
 	}
@@ -60,36 +76,63 @@ func New(opts Options) *Emulator {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	for _, s := range Services() {
+		e.muxes[s] = http.NewServeMux()
+	}
 	e.registerIAM()
+	e.registerCDM()
+	e.registerDIS()
 	e.registerDLISQL()
+	e.registerDLIFlink()
+	e.registerDLISpark()
+	e.registerLakeFormation()
+	e.registerDLF()
 	return e
 }
 
-// ServeHTTP dispatches to the registered routes and answers unknown paths
-// and methods with a JSON error body instead of ServeMux's plain text.
-func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	if _, pattern := e.mux.Handler(r); pattern == "" {
-		e.unmatched(sw, r)
-	} else {
-		e.mux.ServeHTTP(sw, r)
+// Handler returns the handler of one service (see Services). It panics on
+// an unknown name, which is a bug in the caller.
+func (e *Emulator) Handler(service string) http.Handler {
+	mux, ok := e.muxes[service]
+	if !ok {
+		panic("emulator: unknown service " + service)
 	}
-	e.log.Debug("emulator request", "method", r.Method, "path", r.URL.Path, "status", sw.status)
+	return &serviceHandler{e: e, service: service, mux: mux}
+}
+
+type serviceHandler struct {
+	e       *Emulator
+	service string
+	mux     *http.ServeMux
+}
+
+// ServeHTTP dispatches to the service's routes and answers unknown paths
+// and methods with a JSON error body instead of ServeMux's plain text.
+func (h *serviceHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		h.e.unmatched(sw, r, h.service, h.mux)
+	} else {
+		h.mux.ServeHTTP(sw, r)
+	}
+	h.e.log.Debug("emulator request", "service", h.service, "method", r.Method, "path", r.URL.Path, "status", sw.status)
 }
 
 // Calls returns how many requests each route received (including rejected
-// ones), keyed by route pattern, e.g. "POST /v1.0/{project_id}/jobs/submit-job".
-// Requests matching no route are not counted.
+// ones), keyed by service and route pattern, e.g.
+// "dli POST /v1.0/{project_id}/jobs/submit-job". Requests matching no route
+// are not counted.
 func (e *Emulator) Calls() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return maps.Clone(e.calls)
 }
 
-// route registers an authenticated route; pattern is a ServeMux pattern with
-// a method, which doubles as the Calls key.
-func (e *Emulator) route(pattern string, h http.HandlerFunc) {
-	e.publicRoute(pattern, func(w http.ResponseWriter, r *http.Request) {
+// route registers an authenticated route of a service; pattern is a
+// ServeMux pattern with a method, which with the service name is the Calls
+// key.
+func (e *Emulator) route(service, pattern string, h http.HandlerFunc) {
+	e.publicRoute(service, pattern, func(w http.ResponseWriter, r *http.Request) {
 		if !authenticated(r) {
 			writeError(w, http.StatusUnauthorized, "APIG.1002", "Incorrect token or token resolution failed")
 			return
@@ -100,10 +143,11 @@ func (e *Emulator) route(pattern string, h http.HandlerFunc) {
 
 // publicRoute registers a route that needs no credentials (only the IAM
 // token endpoint).
-func (e *Emulator) publicRoute(pattern string, h http.HandlerFunc) {
-	e.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+func (e *Emulator) publicRoute(service, pattern string, h http.HandlerFunc) {
+	key := service + " " + pattern
+	e.muxes[service].HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
-		e.calls[pattern]++
+		e.calls[key]++
 		e.mu.Unlock()
 		h(w, r)
 	})
@@ -119,22 +163,28 @@ func authenticated(r *http.Request) bool {
 }
 
 // unmatched answers 405 when the path exists under another method, else 404.
-func (e *Emulator) unmatched(w http.ResponseWriter, r *http.Request) {
+func (e *Emulator) unmatched(w http.ResponseWriter, r *http.Request, service string, mux *http.ServeMux) {
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := e.mux.Handler(probe); pattern != "" {
+		if _, pattern := mux.Handler(probe); pattern != "" {
 			allow = append(allow, m)
 		}
 	}
+	notAllowedCode, notFoundCode := "APIGW.0106", "APIGW.0101"
+	if service == DLI {
+		notAllowedCode, notFoundCode = dliUnsupported, dliNoResource
+	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(w, http.StatusMethodNotAllowed, dliUnsupported,
+		writeError(w, http.StatusMethodNotAllowed, notAllowedCode,
 			fmt.Sprintf("The operation is not supported: method %s is not allowed on %s.", r.Method, r.URL.Path))
 		return
 	}
-	writeError(w, http.StatusNotFound, dliNoResource,
+	// Outside DLI a wrong path is answered by the API gateway in front of
+	// the service, with its own code.
+	writeError(w, http.StatusNotFound, notFoundCode,
 		fmt.Sprintf("No related resources were found: %s %s.", r.Method, r.URL.Path))
 }
 

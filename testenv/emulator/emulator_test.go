@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func TestUnknownRoutes(t *testing.T) {
 		{"GET", "/", http.StatusNotFound, "DLI.0023", ""},
 		{"GET", "/v1.0/p1/jobs/", http.StatusNotFound, "DLI.0023", ""},
 		{"POST", "/v1.0/p1/jobs", http.StatusMethodNotAllowed, "DLI.0007", "GET"},
-		{"GET", "/v3/auth/tokens", http.StatusMethodNotAllowed, "DLI.0007", "POST"},
+		{"GET", "/v3/auth/tokens", http.StatusMethodNotAllowed, "APIGW.0106", "POST"}, // IAM answers as the gateway
 		{"PUT", "/v1.0/p1/jobs/abc/status", http.StatusMethodNotAllowed, "DLI.0007", "GET"},
 		// submit-job is also a valid {job_id} segment for DELETE (cancel).
 		{"GET", "/v1.0/p1/jobs/submit-job", http.StatusMethodNotAllowed, "DLI.0007", "POST, DELETE"},
@@ -82,10 +83,10 @@ func TestCalls(t *testing.T) {
 	e.do("POST", "/v3/auth/tokens", tokenBody(`{"id":"p1"}`), "Content-Type", "application/json")
 
 	want := map[string]int{
-		"POST /v1.0/{project_id}/jobs/submit-job":     1,
-		"GET /v1.0/{project_id}/jobs/{job_id}/status": 2,
-		"GET /v1.0/{project_id}/jobs":                 2,
-		"POST /v3/auth/tokens":                        1,
+		"dli POST /v1.0/{project_id}/jobs/submit-job":     1,
+		"dli GET /v1.0/{project_id}/jobs/{job_id}/status": 2,
+		"dli GET /v1.0/{project_id}/jobs":                 2,
+		"iam POST /v3/auth/tokens":                        1,
 	}
 	got := e.emu.Calls()
 	if len(got) != len(want) {
@@ -96,8 +97,8 @@ func TestCalls(t *testing.T) {
 			t.Errorf("Calls()[%q] = %d, want %d", k, got[k], n)
 		}
 	}
-	got["POST /v3/auth/tokens"] = 99
-	if e.emu.Calls()["POST /v3/auth/tokens"] != 1 {
+	got["iam POST /v3/auth/tokens"] = 99
+	if e.emu.Calls()["iam POST /v3/auth/tokens"] != 1 {
 		t.Error("Calls() returned the emulator's own map")
 	}
 }
@@ -106,15 +107,22 @@ func TestStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	emu := emulator.New(emulator.Options{})
-	base, err := emu.Start(ctx, "127.0.0.1:0")
+	urls, err := emu.Start(ctx, "127.0.0.1", emulator.Ports(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(base, "http://127.0.0.1:") || strings.HasSuffix(base, ":0") {
-		t.Fatalf("base URL = %q, want http://127.0.0.1:<port>", base)
+	if len(urls) != len(emulator.Services()) {
+		t.Fatalf("urls = %v, want one per service", urls)
+	}
+	seen := map[string]bool{}
+	for s, u := range urls {
+		if !strings.HasPrefix(u, "http://127.0.0.1:") || strings.HasSuffix(u, ":0") || seen[u] {
+			t.Fatalf("%s URL = %q, want its own http://127.0.0.1:<port>", s, u)
+		}
+		seen[u] = true
 	}
 
-	req, _ := http.NewRequest("GET", base+"/v1.0/p1/jobs", nil)
+	req, _ := http.NewRequest("GET", urls[emulator.DLI]+"/v1.0/p1/jobs", nil)
 	req.Header.Set("X-Auth-Token", "t")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -126,15 +134,19 @@ func TestStart(t *testing.T) {
 		t.Errorf("GET jobs: %d %s", resp.StatusCode, body)
 	}
 
-	addr := strings.TrimPrefix(base, "http://")
-	if _, err := emu.Start(ctx, addr); err == nil || !strings.Contains(err.Error(), "already in use") {
+	// A busy port fails the whole start and leaves nothing listening.
+	busy := strings.TrimPrefix(urls[emulator.DLI], "http://")
+	_, port, _ := net.SplitHostPort(busy)
+	ports := emulator.Ports(0)
+	ports[emulator.DLI], _ = strconv.Atoi(port)
+	if _, err := emu.Start(ctx, "127.0.0.1", ports); err == nil || !strings.Contains(err.Error(), "already in use") {
 		t.Errorf("Start on a busy port: err = %v, want one saying the port is in use", err)
 	}
 
 	cancel()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		l, err := net.Listen("tcp", addr)
+		l, err := net.Listen("tcp", busy)
 		if err == nil {
 			l.Close()
 			break

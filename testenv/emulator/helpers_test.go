@@ -51,9 +51,22 @@ func newEnv(t *testing.T, jobDuration time.Duration) *env {
 	t.Helper()
 	clock := &fakeClock{t: t0}
 	emu := emulator.New(emulator.Options{JobDuration: jobDuration, Now: clock.Now})
-	srv := httptest.NewServer(emu)
+	srv := httptest.NewServer(iamAndDLI(emu))
 	t.Cleanup(srv.Close)
 	return &env{t: t, emu: emu, srv: srv, clock: clock}
+}
+
+// iamAndDLI serves IAM's and DLI's handlers on one test server: their
+// paths do not collide, and one base URL keeps the tests short.
+func iamAndDLI(emu *emulator.Emulator) http.Handler {
+	iam, dli := emu.Handler(emulator.IAM), emu.Handler(emulator.DLI)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v3/") {
+			iam.ServeHTTP(w, r)
+			return
+		}
+		dli.ServeHTTP(w, r)
+	})
 }
 
 type response struct {

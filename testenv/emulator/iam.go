@@ -21,7 +21,7 @@ const (
 )
 
 func (e *Emulator) registerIAM() {
-	e.publicRoute("POST /v3/auth/tokens", e.issueToken)
+	e.publicRoute(IAM, "POST /v3/auth/tokens", e.issueToken)
 }
 
 type tokenRequest struct {

@@ -1,0 +1,824 @@
+package spec
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// wantDiag is an expected diagnostic. Range is "line:col-line:col".
+type wantDiag struct {
+	Range   string
+	Summary string
+	Detail  string
+}
+
+func rangeString(r hcl.Range) string {
+	return fmt.Sprintf("%d:%d-%d:%d", r.Start.Line, r.Start.Column, r.End.Line, r.End.Column)
+}
+
+// byteOffset is the offset of line:col (1-based, col counted in runes) in
+// src, computed independently of the loader.
+func byteOffset(src []byte, line, col int) int {
+	lines := strings.SplitAfter(string(src), "\n")
+	off := 0
+	for i := 0; i < line-1 && i < len(lines); i++ {
+		off += len(lines[i])
+	}
+	if line-1 < len(lines) {
+		off += len(string([]rune(lines[line-1])[:min(col-1, len([]rune(lines[line-1])))]))
+	}
+	return off
+}
+
+// checkDiags compares diags with want exactly and in order. It also checks
+// what every diagnostic must satisfy: it is an error, it points into the
+// file, and its start byte agrees with its line and column.
+func checkDiags(t *testing.T, filename string, src []byte, diags hcl.Diagnostics, want []wantDiag) {
+	t.Helper()
+	got := make([]wantDiag, 0, len(diags))
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			t.Errorf("%q: severity %v, want error", d.Summary, d.Severity)
+		}
+		if d.Subject == nil {
+			t.Errorf("%q: no subject", d.Summary)
+			got = append(got, wantDiag{"", d.Summary, d.Detail})
+			continue
+		}
+		if d.Subject.Filename != filename {
+			t.Errorf("%q: filename %q, want %q", d.Summary, d.Subject.Filename, filename)
+		}
+		if b := byteOffset(src, d.Subject.Start.Line, d.Subject.Start.Column); d.Subject.Start.Byte != b {
+			t.Errorf("%q at %s: start byte %d, want %d", d.Summary, rangeString(*d.Subject), d.Subject.Start.Byte, b)
+		}
+		got = append(got, wantDiag{rangeString(*d.Subject), d.Summary, d.Detail})
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", formatDiags(got), formatDiags(want))
+	}
+}
+
+func formatDiags(ds []wantDiag) string {
+	var b strings.Builder
+	for _, d := range ds {
+		fmt.Fprintf(&b, "  %s: %s | %s\n", d.Range, d.Summary, d.Detail)
+	}
+	if len(ds) == 0 {
+		b.WriteString("  (none)\n")
+	}
+	return b.String()
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func dur(s string) Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		panic(err)
+	}
+	return Duration(d)
+}
+
+func durPtr(s string) *Duration { d := dur(s); return &d }
+
+// withoutRanges returns a copy of p with every range zeroed, to compare
+// content and ranges separately.
+func withoutRanges(p *Pipeline) *Pipeline {
+	q := *p
+	q.NameRange = hcl.Range{}
+	q.Steps = nil
+	for _, s := range p.Steps {
+		c := *s
+		c.Range, c.KindRange, c.WithRange = hcl.Range{}, hcl.Range{}, hcl.Range{}
+		c.DependsOn = nil
+		for _, d := range s.DependsOn {
+			c.DependsOn = append(c.DependsOn, Ref{Name: d.Name})
+		}
+		if s.With != nil {
+			c.With = map[string]Value{}
+			for k, v := range s.With {
+				c.With[k] = Value{Raw: v.Raw}
+			}
+		}
+		q.Steps = append(q.Steps, &c)
+	}
+	return &q
+}
+
+func TestLoadValid(t *testing.T) {
+	const filename = "testdata/valid_full.yaml"
+	src := readTestdata(t, "valid_full.yaml")
+	p, diags := Load(filename, src)
+	if len(diags) != 0 {
+		t.Fatalf("unexpected diagnostics: %v", diags)
+	}
+
+	want := &Pipeline{
+		Name:        "daily-sales",
+		Description: "Loads and aggregates the day's sales.",
+		// A digit string stays as written, leading zero and all.
+		Cloud: Cloud{Region: "eu-west-101", ProjectID: "0123456789"},
+		Defaults: StepOptions{
+			Retry: &Retry{
+				MaxAttempts:     5,
+				InitialInterval: dur("10s"),
+				MaxInterval:     dur("2m"),
+				Backoff:         1.5,
+				NonRetryable:    []string{"DLI.0001", "DLI.0003"},
+			},
+			Poll:    &Poll{Interval: dur("5s"), MaxInterval: dur("1m")},
+			Timeout: durPtr("2h"),
+		},
+		Steps: []*Step{
+			{
+				ID:   "extract",
+				Kind: "dli.sql",
+				With: map[string]Value{
+					"sql":      {Raw: "INSERT INTO staging.sales SELECT * FROM raw.sales"},
+					"queue":    {Raw: "etl"},
+					"database": {Raw: "staging"},
+					"conf": {Raw: map[string]any{
+						"spark.sql.shuffle.partitions": 200,
+						"spark.sql.adaptive.enabled":   true,
+					}},
+				},
+			},
+			{
+				ID:        "aggregate",
+				Kind:      "dli.sql",
+				DependsOn: []Ref{{Name: "extract"}},
+				With: map[string]Value{
+					"sql": {Raw: "INSERT OVERWRITE TABLE mart.daily\nSELECT day, sum(amount) FROM staging.sales GROUP BY day\n"},
+				},
+				StepOptions: StepOptions{Retry: &Retry{MaxAttempts: 2}, Timeout: durPtr("30m")},
+			},
+			{
+				ID:          "publish",
+				Kind:        "dli.sql",
+				DependsOn:   []Ref{{Name: "extract"}, {Name: "aggregate"}},
+				With:        map[string]Value{"sql": {Raw: "SELECT 1"}},
+				StepOptions: StepOptions{Poll: &Poll{Interval: dur("1s"), MaxInterval: dur("10s")}},
+			},
+		},
+		Source:   src,
+		Filename: filename,
+	}
+	if got := withoutRanges(p); !reflect.DeepEqual(got, want) {
+		g, _ := json.MarshalIndent(got, "", "  ")
+		w, _ := json.MarshalIndent(want, "", "  ")
+		t.Errorf("pipeline:\n%s\nwant:\n%s", g, w)
+	}
+	if len(p.Steps) != 3 {
+		t.Fatalf("%d steps, want 3", len(p.Steps))
+	}
+
+	// Each range must be at the right place and cover exactly the text.
+	ranges := []struct {
+		what  string
+		got   hcl.Range
+		want  string
+		text  string
+	}{
+		{"name", p.NameRange, "2:7-2:18", "daily-sales"},
+		{"steps[0].id", p.Steps[0].Range, "19:9-19:16", "extract"},
+		{"steps[0].kind", p.Steps[0].KindRange, "20:11-20:18", "dli.sql"},
+		{"steps[0].with", p.Steps[0].WithRange, "22:7-22:8", "s"},
+		{"steps[0].with.sql", p.Steps[0].With["sql"].Range, "22:12-22:61", "INSERT INTO staging.sales SELECT * FROM raw.sales"},
+		{"steps[0].with.sql key", p.Steps[0].With["sql"].KeyRange, "22:7-22:10", "sql"},
+		{"steps[0].with.queue", p.Steps[0].With["queue"].Range, "23:14-23:17", "etl"},
+		{"steps[0].with.queue key", p.Steps[0].With["queue"].KeyRange, "23:7-23:12", "queue"},
+		{"steps[0].with.conf", p.Steps[0].With["conf"].Range, "26:9-26:10", "s"},
+		{"steps[1].id", p.Steps[1].Range, "28:9-28:18", "aggregate"},
+		{"steps[1].depends_on[0]", p.Steps[1].DependsOn[0].Range, "30:17-30:24", "extract"},
+		{"steps[2].id", p.Steps[2].Range, "38:9-38:16", "publish"},
+		{"steps[2].depends_on[0]", p.Steps[2].DependsOn[0].Range, "40:18-40:25", "extract"},
+		{"steps[2].depends_on[1]", p.Steps[2].DependsOn[1].Range, "40:27-40:38", `"aggregate"`},
+		{"steps[2].with.sql", p.Steps[2].With["sql"].Range, "42:12-42:22", "'SELECT 1'"},
+	}
+	for _, r := range ranges {
+		if got := rangeString(r.got); got != r.want {
+			t.Errorf("%s: range %s, want %s", r.what, got, r.want)
+		}
+		if r.got.Filename != filename {
+			t.Errorf("%s: filename %q, want %q", r.what, r.got.Filename, filename)
+		}
+		if r.got.Start.Byte > r.got.End.Byte || r.got.End.Byte > len(src) {
+			t.Errorf("%s: bad byte range %d-%d", r.what, r.got.Start.Byte, r.got.End.Byte)
+		} else if text := string(src[r.got.Start.Byte:r.got.End.Byte]); text != r.text {
+			t.Errorf("%s: range covers %q, want %q", r.what, text, r.text)
+		}
+	}
+	// A block scalar's range starts at its indicator; only the start is
+	// meaningful (rangeOf gives a one-line end).
+	if r := p.Steps[1].With["sql"].Range; r.Start.Line != 32 || r.Start.Column != 12 {
+		t.Errorf("steps[1].with.sql starts at %d:%d, want 32:12", r.Start.Line, r.Start.Column)
+	}
+}
+
+func TestLoadOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want StepOptions // of the only step
+	}{
+		{
+			name: "nothing set",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n",
+			want: StepOptions{},
+		},
+		{
+			name: "integers are numbers for backoff, and timeouts compose units",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {backoff: 3}\n    timeout: 1h30m\n",
+			want: StepOptions{Retry: &Retry{Backoff: 3}, Timeout: durPtr("90m")},
+		},
+		{
+			name: "non_retryable as a single string",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {non_retryable: DLI.0005}\n",
+			want: StepOptions{Retry: &Retry{NonRetryable: []string{"DLI.0005"}}},
+		},
+		{
+			// An explicit empty list is set, not absent: it must be able
+			// to clear a list given in defaults.
+			name: "non_retryable empty list",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {non_retryable: []}\n",
+			want: StepOptions{Retry: &Retry{NonRetryable: []string{}}},
+		},
+		{
+			name: "empty poll and retry mappings are set but empty",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {}\n    poll: {}\n",
+			want: StepOptions{Retry: &Retry{}, Poll: &Poll{}},
+		},
+		{
+			name: "anchors and aliases are followed inside with only; options via alias are not",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    poll: {interval: &i 3s, max_interval: *i}\n",
+			want: StepOptions{Poll: &Poll{Interval: dur("3s")}}, // *i is an error, tested below
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, diags := Load("test.yaml", []byte(tt.src))
+			if tt.name == "anchors and aliases are followed inside with only; options via alias are not" {
+				checkDiags(t, "test.yaml", []byte(tt.src), diags, []wantDiag{
+					{"5:44-5:45", "Expected a duration", `Found an alias; write a duration such as "30s", "5m" or "1h30m".`},
+				})
+			} else if len(diags) != 0 {
+				t.Fatalf("unexpected diagnostics: %v", diags)
+			}
+			if len(p.Steps) != 1 {
+				t.Fatalf("%d steps, want 1", len(p.Steps))
+			}
+			if got := p.Steps[0].StepOptions; !reflect.DeepEqual(got, tt.want) {
+				g, _ := json.Marshal(got)
+				w, _ := json.Marshal(tt.want)
+				t.Errorf("options %s (retry %#v), want %s (retry %#v)", g, got.Retry, w, tt.want.Retry)
+			}
+		})
+	}
+}
+
+func TestLoadWithValues(t *testing.T) {
+	src := `name: p
+steps:
+  - id: a
+    kind: dli.sql
+    with:
+      sql: &q SELECT 1
+      again: *q
+      int: 42
+      float: 0.5
+      bool: true
+      "null": ~
+      date: 2024-01-31
+      list: [a, 1]
+      map: {k: v}
+`
+	p, diags := Load("test.yaml", []byte(src))
+	if len(diags) != 0 {
+		t.Fatalf("unexpected diagnostics: %v", diags)
+	}
+	want := map[string]any{
+		"sql":   "SELECT 1",
+		"again": "SELECT 1",
+		"int":   42,
+		"float": 0.5,
+		"bool":  true,
+		"null":  nil,
+		"date":  "2024-01-31", // yaml.v3 keeps timestamps as strings in an any
+		"list":  []any{"a", 1},
+		"map":   map[string]any{"k": "v"},
+	}
+	got := map[string]any{}
+	for k, v := range p.Steps[0].With {
+		got[k] = v.Raw
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("with = %#v\nwant %#v", got, want)
+	}
+	if r := rangeString(p.Steps[0].With["again"].Range); r != "7:14-7:16" {
+		t.Errorf("alias value range %s, want 7:14-7:16", r)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	const idDetail = ": an id starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'."
+	const durDetail = ` is not a positive duration; write one such as "30s", "5m" or "1h30m".`
+	const notMapping = "Expected a mapping (key: value lines), found "
+	tests := []struct {
+		name string
+		src  string // or file, from testdata
+		file string
+		want []wantDiag
+	}{
+		// Invalid YAML: yaml.v3 gives a line only, in its message.
+		{
+			name: "invalid YAML: unterminated quoted string",
+			file: "invalid_yaml.yaml",
+			want: []wantDiag{{"6:1-6:1", "Invalid YAML", "found unexpected end of stream"}},
+		},
+		{
+			name: "invalid YAML: tab indentation",
+			src:  "name: p\n\tsteps: []\n",
+			want: []wantDiag{{"2:1-2:1", "Invalid YAML", "found a tab character that violates indentation"}},
+		},
+		{
+			name: "invalid YAML: character that cannot start a token",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: @x\n",
+			want: []wantDiag{{"4:1-4:1", "Invalid YAML", "found character that cannot start any token"}},
+		},
+		{
+			// For parser errors yaml.v3 names the line above the broken
+			// collection: here `steps:`, whose list is misindented.
+			name: "invalid YAML: misindented key in a list",
+			src:  "name: p\nsteps:\n  - id: x\n   kind: y\n",
+			want: []wantDiag{{"2:1-2:1", "Invalid YAML", "did not find expected '-' indicator"}},
+		},
+		{
+			name: "invalid YAML on the first line has no line in the message",
+			src:  "name: p: q\n",
+			want: []wantDiag{{"1:1-1:1", "Invalid YAML", "mapping values are not allowed in this context"}},
+		},
+		{
+			name: "invalid YAML: unknown alias",
+			src:  "name: *p\n",
+			want: []wantDiag{{"1:1-1:1", "Invalid YAML", "unknown anchor 'p' referenced"}},
+		},
+
+		// Empty and non-mapping documents.
+		{
+			name: "empty document",
+			src:  "",
+			want: []wantDiag{{"1:1-1:1", "Empty spec", "A spec is a YAML mapping with at least `name` and `steps`."}},
+		},
+		{
+			name: "blank lines only",
+			src:  "\n  \n\n",
+			want: []wantDiag{{"1:1-1:1", "Empty spec", "A spec is a YAML mapping with at least `name` and `steps`."}},
+		},
+		{
+			name: "comment only",
+			src:  "# nothing here yet\n",
+			want: []wantDiag{{"1:1-1:1", "Empty spec", "A spec is a YAML mapping with at least `name` and `steps`."}},
+		},
+		{
+			name: "top level is a list",
+			src:  "- id: a\n  kind: dli.sql\n",
+			want: []wantDiag{{"1:1-1:2", "Invalid pipeline", notMapping + "a list."}},
+		},
+		{
+			name: "top level is a string",
+			src:  "hello world\n",
+			want: []wantDiag{{"1:1-1:12", "Invalid pipeline", notMapping + `the string "hello world".`}},
+		},
+
+		// Required fields.
+		{
+			name: "missing name",
+			src:  "steps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{{"1:1-1:2", "Missing field", `This pipeline has no "name"; it is required.`}},
+		},
+		{
+			name: "missing steps",
+			src:  "name: p\ndescription: d\n",
+			want: []wantDiag{{"1:1-1:2", "Missing field", `This pipeline has no "steps"; it is required.`}},
+		},
+		{
+			name: "missing name and steps, in name order",
+			src:  "\n\ndescription: d\n",
+			want: []wantDiag{
+				{"3:1-3:2", "Missing field", `This pipeline has no "name"; it is required.`},
+				{"3:1-3:2", "Missing field", `This pipeline has no "steps"; it is required.`},
+			},
+		},
+		{
+			name: "empty steps list",
+			src:  "name: p\nsteps: []\n",
+			want: []wantDiag{{"2:8-2:9", "No steps", "A pipeline needs at least one step."}},
+		},
+		{
+			name: "steps is not a list",
+			src:  "name: p\nsteps: load\n",
+			want: []wantDiag{{"2:8-2:12", "Invalid steps", "`steps` is a list of steps, each a mapping with `id` and `kind`."}},
+		},
+		{
+			name: "steps is null",
+			src:  "name: p\nsteps:\n",
+			want: []wantDiag{{"2:7-2:7", "Invalid steps", "`steps` is a list of steps, each a mapping with `id` and `kind`."}},
+		},
+		{
+			name: "step is not a mapping",
+			src:  "name: p\nsteps:\n  - load\n",
+			want: []wantDiag{{"3:5-3:9", "Invalid step", notMapping + `the string "load".`}},
+		},
+		{
+			name: "step without id and kind",
+			src:  "name: p\nsteps:\n  - with: {sql: x}\n",
+			want: []wantDiag{
+				{"3:5-3:6", "Missing field", `This step has no "id"; it is required.`},
+				{"3:5-3:6", "Missing field", `This step has no "kind"; it is required.`},
+			},
+		},
+
+		// Unknown and duplicate fields.
+		{
+			name: "unknown top-level field with did-you-mean",
+			src:  "name: p\nstpes:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{
+				{"2:1-2:6", "Unknown field", `"stpes" is not a field of pipeline. Did you mean "steps"?`},
+				{"1:1-1:2", "Missing field", `This pipeline has no "steps"; it is required.`},
+			},
+		},
+		{
+			name: "unknown top-level field, case slip",
+			src:  "Name: p\nsteps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{
+				{"1:1-1:5", "Unknown field", `"Name" is not a field of pipeline. Did you mean "name"?`},
+				{"1:1-1:2", "Missing field", `This pipeline has no "name"; it is required.`},
+			},
+		},
+		{
+			name: "unknown top-level field without a close match",
+			src:  "name: p\nowner: data-team\nsteps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{{"2:1-2:6", "Unknown field",
+				`"owner" is not a field of pipeline; expected one of: name, description, cloud, defaults, steps.`}},
+		},
+		{
+			name: "unknown step field depends-on",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n  - id: b\n    kind: dli.sql\n    depends-on: a\n",
+			want: []wantDiag{{"7:5-7:15", "Unknown field", `"depends-on" is not a field of step. Did you mean "depends_on"?`}},
+		},
+		{
+			name: "unknown step field dependson",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n  - id: b\n    kind: dli.sql\n    dependson: [a]\n",
+			want: []wantDiag{{"7:5-7:14", "Unknown field", `"dependson" is not a field of step. Did you mean "depends_on"?`}},
+		},
+		{
+			name: "unknown fields in retry and poll",
+			src:  "name: p\ndefaults:\n  retry:\n    max_attempt: 3\n  poll: {intervall: 5s}\nsteps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{
+				{"4:5-4:16", "Unknown field", `"max_attempt" is not a field of retry. Did you mean "max_attempts"?`},
+				{"5:10-5:19", "Unknown field", `"intervall" is not a field of poll. Did you mean "interval"?`},
+			},
+		},
+		{
+			name: "unknown field in cloud",
+			src:  "name: p\ncloud: {regoin: x, secret_key: y}\nsteps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{
+				{"2:9-2:15", "Unknown field", `"regoin" is not a field of cloud. Did you mean "region"?`},
+				{"2:20-2:30", "Unknown field", `"secret_key" is not a field of cloud; expected one of: region, project_id.`},
+			},
+		},
+		{
+			name: "field set twice",
+			src:  "name: p\nname: q\nsteps:\n  - id: a\n    kind: dli.sql\n    kind: dli.sql\n",
+			want: []wantDiag{
+				{"2:1-2:5", "Duplicate field", `"name" is set twice in this pipeline.`},
+				{"6:5-6:9", "Duplicate field", `"kind" is set twice in this step.`},
+			},
+		},
+		{
+			name: "with input set twice",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with: {sql: a, sql: b}\n",
+			want: []wantDiag{{"5:20-5:23", "Duplicate field", `"sql" is set twice in this ` + "`with`."}},
+		},
+
+		// Names and ids.
+		{
+			name: "duplicate step id",
+			src:  "name: p\nsteps:\n  - id: load\n    kind: dli.sql\n  - id: load\n    kind: dli.sql\n",
+			want: []wantDiag{{"5:9-5:13", "Duplicate step id", `Step "load" is already defined at test.yaml:3,9-13.`}},
+		},
+		{
+			name: "step id with upper case",
+			src:  "name: p\nsteps:\n  - id: Load\n    kind: dli.sql\n",
+			want: []wantDiag{{"3:9-3:13", "Invalid step id", `"Load"` + idDetail}},
+		},
+		{
+			name: "step id starting with a digit",
+			src:  "name: p\nsteps:\n  - id: 1st\n    kind: dli.sql\n",
+			want: []wantDiag{{"3:9-3:12", "Invalid step id", `"1st"` + idDetail}},
+		},
+		{
+			name: "step id with a dot and quoted",
+			src:  "name: p\nsteps:\n  - id: \"load.raw\"\n    kind: dli.sql\n",
+			want: []wantDiag{{"3:9-3:19", "Invalid step id", `"load.raw"` + idDetail}},
+		},
+		{
+			name: "step id of 64 characters",
+			src:  "name: p\nsteps:\n  - id: " + strings.Repeat("a", 64) + "\n    kind: dli.sql\n",
+			want: []wantDiag{{"3:9-3:73", "Invalid step id", `"` + strings.Repeat("a", 64) + `"` + idDetail}},
+		},
+		{
+			name: "step id that is a list",
+			src:  "name: p\nsteps:\n  - id: [a]\n    kind: dli.sql\n",
+			want: []wantDiag{{"3:9-3:10", "Expected a string", "Found a list."}},
+		},
+		{
+			name: "empty step id",
+			src:  "name: p\nsteps:\n  - id: ''\n    kind: dli.sql\n",
+			want: []wantDiag{{"3:9-3:11", "Empty value", "This value must not be empty."}},
+		},
+		{
+			name: "invalid pipeline name",
+			src:  "name: Daily Sales\nsteps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{{"1:7-1:18", "Invalid pipeline name",
+				`"Daily Sales": a name starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.`}},
+		},
+		{
+			name: "null name",
+			src:  "name: ~\nsteps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{{"1:7-1:8", "Expected a string", "Found nothing (null)."}},
+		},
+
+		// Durations and numbers.
+		{
+			name: "duration with words",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    timeout: 5 minutes\n",
+			want: []wantDiag{{"5:14-5:23", "Invalid duration", `"5 minutes"` + durDetail}},
+		},
+		{
+			name: "negative duration",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    timeout: -1s\n",
+			want: []wantDiag{{"5:14-5:17", "Invalid duration", `"-1s"` + durDetail}},
+		},
+		{
+			name: "zero duration",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    poll: {interval: 0s}\n",
+			want: []wantDiag{{"5:21-5:23", "Invalid duration", `"0s"` + durDetail}},
+		},
+		{
+			name: "duration without a unit",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry:\n      initial_interval: 30\n",
+			want: []wantDiag{{"6:25-6:27", "Invalid duration", `"30"` + durDetail}},
+		},
+		{
+			name: "duration that is a list",
+			src:  "name: p\ndefaults:\n  timeout: [1h]\nsteps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{{"3:12-3:13", "Expected a duration", `Found a list; write a duration such as "30s", "5m" or "1h30m".`}},
+		},
+		{
+			name: "max_attempts 0",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {max_attempts: 0}\n",
+			want: []wantDiag{{"5:27-5:28", "Number too small", "0 is less than the minimum, 1."}},
+		},
+		{
+			name: "max_attempts as a quoted string",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {max_attempts: \"3\"}\n",
+			want: []wantDiag{{"5:27-5:30", "Expected a whole number", `Found the string "3".`}},
+		},
+		{
+			name: "max_attempts as a word",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {max_attempts: three}\n",
+			want: []wantDiag{{"5:27-5:32", "Expected a whole number", `Found the string "three".`}},
+		},
+		{
+			name: "max_attempts as a fraction",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {max_attempts: 2.5}\n",
+			want: []wantDiag{{"5:27-5:30", "Expected a whole number", "Found float 2.5."}},
+		},
+		{
+			name: "backoff below 1",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {backoff: 0.5}\n",
+			want: []wantDiag{{"5:22-5:25", "Number too small", "0.5 is less than the minimum, 1."}},
+		},
+		{
+			name: "backoff infinite",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {backoff: .inf}\n",
+			want: []wantDiag{{"5:22-5:26", "Expected a number", "Found float .inf."}},
+		},
+		{
+			name: "backoff not a number",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {backoff: .nan}\n",
+			want: []wantDiag{{"5:22-5:26", "Expected a number", "Found float .nan."}},
+		},
+
+		// Lists of names and with.
+		{
+			name: "depends_on is a number",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    depends_on: 3\n",
+			want: []wantDiag{{"5:17-5:18", "Expected a list of names", "Found int 3."}},
+		},
+		{
+			name: "depends_on item is a mapping",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    depends_on: [b, {c: d}]\n",
+			want: []wantDiag{{"5:21-5:22", "Expected a name", "Found a mapping."}},
+		},
+		{
+			name: "non_retryable item is a number",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry:\n      non_retryable: [DLI.0001, 17]\n",
+			want: []wantDiag{{"6:33-6:35", "Expected a name", "Found int 17."}},
+		},
+		{
+			name: "with is a list",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with: [sql]\n",
+			want: []wantDiag{{"5:11-5:12", "Invalid with", "`with` is a mapping of the step kind's inputs; found a list."}},
+		},
+		{
+			name: "with value with a duplicate nested key",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with:\n      conf: {a: 1, a: 2}\n",
+			want: []wantDiag{{"6:13-6:14", "Invalid value",
+				"yaml: unmarshal errors:\n  line 6: mapping key \"a\" already defined at line 6"}},
+		},
+
+		// Everything at once: every problem is reported, in file order
+		// within each part of the walk.
+		{
+			name: "several errors in one file",
+			file: "many_errors.yaml",
+			want: []wantDiag{
+				{"2:1-2:6", "Unknown field", `"stpes" is not a field of pipeline. Did you mean "steps"?`},
+				{"1:7-1:15", "Invalid pipeline name",
+					`"Bad Name": a name starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.`},
+				{"3:8-3:17", "Invalid cloud", notMapping + `the string "eu-west-1".`},
+				{"6:19-6:20", "Number too small", "0 is less than the minimum, 1."},
+				{"7:14-7:18", "Expected a number", "Found float .inf."},
+				{"8:20-8:29", "Invalid duration", `"5 minutes"` + durDetail},
+				{"8:45-8:48", "Invalid duration", `"-1s"` + durDetail},
+				{"9:12-9:13", "Expected a duration", `Found a list; write a duration such as "30s", "5m" or "1h30m".`},
+				{"13:5-13:14", "Unknown field", `"dependson" is not a field of step. Did you mean "depends_on"?`},
+				{"14:9-14:10", "Duplicate step id", `Step "a" is already defined at test.yaml:11,9-10.`},
+				{"15:11-15:12", "Expected a string", "Found a list."},
+				{"16:5-16:6", "Missing field", `This step has no "kind"; it is required.`},
+				{"16:9-16:12", "Invalid step id", `"1st"` + idDetail},
+				{"17:17-17:18", "Expected a list of names", "Found a mapping."},
+				{"18:11-18:12", "Invalid with", "`with` is a mapping of the step kind's inputs; found a list."},
+				{"19:5-19:18", "Invalid step", notMapping + `the string "just a string".`},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := []byte(tt.src)
+			if tt.file != "" {
+				src = readTestdata(t, tt.file)
+			}
+			p, diags := Load("test.yaml", src)
+			if p == nil {
+				t.Fatal("Load returned no pipeline; it must return one even with errors")
+			}
+			checkDiags(t, "test.yaml", src, diags, tt.want)
+		})
+	}
+}
+
+// The pipeline comes back with whatever was valid, for the CLI to render
+// diagnostics against the source.
+func TestLoadPartialPipeline(t *testing.T) {
+	src := []byte("name: p\nsteps:\n  - id: a\n    kind: dli.sql\n  - id: B\n    kind: dli.sql\n    timeout: soon\n")
+	p, diags := Load("test.yaml", src)
+	if len(diags) != 2 {
+		t.Fatalf("got %d diagnostics, want 2: %v", len(diags), diags)
+	}
+	if p.Name != "p" || len(p.Steps) != 2 || p.Steps[0].ID != "a" || p.Steps[1].ID != "B" {
+		t.Errorf("partial pipeline = %+v", withoutRanges(p))
+	}
+	if p.Steps[1].Timeout == nil || *p.Steps[1].Timeout != 0 {
+		t.Errorf("invalid timeout loaded as %v, want set to 0", p.Steps[1].Timeout)
+	}
+	if string(p.Source) != string(src) || p.Filename != "test.yaml" {
+		t.Errorf("source/filename not kept: %q %q", p.Source, p.Filename)
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	p, diags := LoadFile(filepath.Join("testdata", "minimal.yaml"))
+	if len(diags) != 0 {
+		t.Fatalf("unexpected diagnostics: %v", diags)
+	}
+	if p.Name != "p" || p.Filename != filepath.Join("testdata", "minimal.yaml") {
+		t.Errorf("got name %q filename %q", p.Name, p.Filename)
+	}
+
+	p, diags = LoadFile(filepath.Join("testdata", "does-not-exist.yaml"))
+	if p != nil {
+		t.Errorf("pipeline %+v for a missing file, want nil", p)
+	}
+	if len(diags) != 1 || diags[0].Summary != "Cannot read spec" || diags[0].Subject != nil ||
+		!strings.Contains(diags[0].Detail, "does-not-exist.yaml") {
+		t.Errorf("diagnostics %v, want one \"Cannot read spec\" naming the file", diags)
+	}
+}
+
+func TestHash(t *testing.T) {
+	base := readTestdata(t, "minimal.yaml")
+	hash := func(filename string, src []byte) string {
+		p, _ := Load(filename, src)
+		return p.Hash()
+	}
+	h := hash("a.yaml", base)
+	if len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
+		t.Fatalf("hash %q is not 64 lower-case hex digits", h)
+	}
+	if got := hash("elsewhere/b.yaml", append([]byte(nil), base...)); got != h {
+		t.Errorf("same bytes under another name hash to %s, want %s", got, h)
+	}
+	changes := map[string][]byte{
+		"one character":     []byte(strings.Replace(string(base), "SELECT 1", "SELECT 2", 1)),
+		"trailing newline":  append(append([]byte(nil), base...), '\n'),
+		"comment added":     append([]byte("# x\n"), base...),
+		"last byte removed": base[:len(base)-1],
+	}
+	for name, src := range changes {
+		if got := hash("a.yaml", src); got == h {
+			t.Errorf("%s: hash unchanged", name)
+		}
+	}
+	// The SHA-256 of no bytes, even though that is not a valid spec.
+	if got, want := hash("empty.yaml", nil), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"; got != want {
+		t.Errorf("hash of empty source = %s, want %s", got, want)
+	}
+}
+
+func TestDurationJSON(t *testing.T) {
+	tests := []struct {
+		d    Duration
+		json string
+	}{
+		{dur("30s"), `"30s"`},
+		{dur("1h30m"), `"1h30m0s"`},
+		{dur("1500ms"), `"1.5s"`},
+		{0, `"0s"`},
+	}
+	for _, tt := range tests {
+		b, err := json.Marshal(tt.d)
+		if err != nil || string(b) != tt.json {
+			t.Errorf("Marshal(%v) = %s, %v; want %s", time.Duration(tt.d), b, err, tt.json)
+		}
+		var back Duration
+		if err := json.Unmarshal(b, &back); err != nil || back != tt.d {
+			t.Errorf("Unmarshal(%s) = %v, %v; want %v", b, back, err, tt.d)
+		}
+	}
+	var d Duration
+	if err := json.Unmarshal([]byte(`"90s"`), &d); err != nil || d != dur("1m30s") {
+		t.Errorf(`Unmarshal("90s") = %v, %v`, d, err)
+	}
+	for _, bad := range []string{`"soon"`, `30`, `null`, `{}`} {
+		d := Duration(7)
+		if err := json.Unmarshal([]byte(bad), &d); err == nil && bad != `null` {
+			t.Errorf("Unmarshal(%s) = %v, want an error", bad, d)
+		} else if bad == `null` && (err == nil || d != 7) {
+			// A JSON null is not a duration either.
+			t.Errorf("Unmarshal(null) = %v, %v; want an error and no change", d, err)
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	fields := []string{"id", "kind", "depends_on", "with", "retry", "poll", "timeout"}
+	tests := []struct {
+		name string
+		want string
+	}{
+		{"dependson", "depends_on"},
+		{"depends-on", "depends_on"},
+		{"Kind", "kind"},
+		{"TIMEOUT", "timeout"},
+		{"retries", "retry"}, // distance 2
+		{"requires", ""},     // distance 3 is too far
+		{"needs", ""},
+		{"with", "with"},
+	}
+	for _, tt := range tests {
+		if got := Suggest(tt.name, fields); got != tt.want {
+			t.Errorf("Suggest(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if got := Suggest("x", nil); got != "" {
+		t.Errorf("Suggest with no candidates = %q", got)
+	}
+}
