@@ -20,19 +20,6 @@ const (
 // launchShare is the part of a job's duration it spends LAUNCHING.
 const launchShare = 5 // 1/5 = 20%
 
-// Rule changes how matching DLI SQL jobs behave. The first rule whose Match
-// is a substring of the job's SQL applies (an empty Match matches all).
-type Rule struct {
-	Match       string
-	Duration    time.Duration // 0 = Options.JobDuration
-	FailMessage string        // non-empty: the job ends FAILED with this message
-	// SubmitErrors: the next N submits of matching SQL answer with
-	// SubmitStatus (default 500) and a DLI error body, without creating a
-	// job; decremented per hit. With 429 the answer also has Retry-After: 1.
-	SubmitErrors int
-	SubmitStatus int
-}
-
 // DLIJob is a snapshot of an emulated DLI SQL job.
 type DLIJob struct {
 	ProjectID, ID, SQL, Queue, CurrentDB string
@@ -47,7 +34,6 @@ type DLIJob struct {
 
 // dliState is the DLI part of the emulator state, guarded by Emulator.mu.
 type dliState struct {
-	rules []Rule
 	jobs  map[string]*dliJob // by job ID
 	order []*dliJob          // submit order
 }
@@ -68,6 +54,7 @@ type dliJob struct {
 	tags        []dliTag
 	submittedAt time.Time
 	duration    time.Duration // fixed at submit from the rules in force then
+	hang        bool
 	failMessage string
 	cancelledAt time.Time
 	statusCalls int
@@ -86,6 +73,8 @@ func (j *dliJob) state(now time.Time) (status string, ended time.Time) {
 	}
 	elapsed := now.Sub(j.submittedAt)
 	switch {
+	case j.hang:
+		return dliRunning, time.Time{}
 	case elapsed < j.duration/launchShare:
 		return dliLaunching, time.Time{}
 	case elapsed < j.duration:
@@ -128,14 +117,6 @@ func (j *dliJob) snapshot(now time.Time) DLIJob {
 	}
 }
 
-// AddRule appends r; rules added earlier take precedence. A rule's Duration
-// and FailMessage apply to jobs submitted after it is added.
-func (e *Emulator) AddRule(r Rule) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.dli.rules = append(e.dli.rules, r)
-}
-
 // DLIJobs returns all DLI SQL jobs of every project in submit order.
 func (e *Emulator) DLIJobs() []DLIJob {
 	e.mu.Lock()
@@ -157,17 +138,6 @@ func (e *Emulator) DLIJob(id string) (DLIJob, bool) {
 		return DLIJob{}, false
 	}
 	return j.snapshot(e.now()), true
-}
-
-// matchRule returns the first rule matching sql, as a pointer into the rule
-// list so that SubmitErrors can be decremented; nil if none. e.mu is held.
-func (e *Emulator) matchRule(sql string) *Rule {
-	for i := range e.dli.rules {
-		if strings.Contains(sql, e.dli.rules[i].Match) {
-			return &e.dli.rules[i]
-		}
-	}
-	return nil
 }
 
 // sqlJobType classifies a statement by its first keyword the way DLI

@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -154,17 +153,9 @@ func (e *Emulator) dliSubmitJob(w http.ResponseWriter, r *http.Request) {
 		submittedAt: now,
 		duration:    e.jobDuration,
 	}
-	injected := 0
-	if rule := e.matchRule(req.SQL); rule != nil {
-		if rule.SubmitErrors > 0 {
-			rule.SubmitErrors--
-			injected = cmp.Or(rule.SubmitStatus, http.StatusInternalServerError)
-		}
-		if rule.Duration > 0 {
-			j.duration = rule.Duration
-		}
-		j.failMessage = rule.FailMessage
-	}
+	b := e.behaviour(DLI, req.SQL)
+	injected := b.submitError
+	j.duration, j.hang, j.failMessage = b.duration, b.hang, b.failMessage
 	if injected == 0 {
 		e.dli.jobs[j.id] = j
 		e.dli.order = append(e.dli.order, j)

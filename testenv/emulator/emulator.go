@@ -54,7 +54,14 @@ type Emulator struct {
 
 	mu    sync.Mutex
 	calls map[string]int // per route pattern
+	rules []Rule
 	dli   dliState
+	cdm   cdmState
+	dis   disState
+	flink flinkState
+	spark sparkState
+	lf    lfState
+	dlf   dlfState
 }
 
 // New returns an emulator with no jobs and no rules.
