@@ -61,7 +61,7 @@ func checkDiags(t *testing.T, filename string, src []byte, diags hcl.Diagnostics
 		}
 		got = append(got, wantDiag{rangeString(*d.Subject), d.Summary, d.Detail})
 	}
-	if !reflect.DeepEqual(got, want) {
+	if len(got) != len(want) || len(got) > 0 && !reflect.DeepEqual(got, want) {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", formatDiags(got), formatDiags(want))
 	}
 }
@@ -189,10 +189,10 @@ func TestLoadValid(t *testing.T) {
 
 	// Each range must be at the right place and cover exactly the text.
 	ranges := []struct {
-		what  string
-		got   hcl.Range
-		want  string
-		text  string
+		what string
+		got  hcl.Range
+		want string
+		text string
 	}{
 		{"name", p.NameRange, "2:7-2:18", "daily-sales"},
 		{"steps[0].id", p.Steps[0].Range, "19:9-19:16", "extract"},
@@ -232,9 +232,10 @@ func TestLoadValid(t *testing.T) {
 
 func TestLoadOptions(t *testing.T) {
 	tests := []struct {
-		name string
-		src  string
-		want StepOptions // of the only step
+		name  string
+		src   string
+		want  StepOptions // of the only step
+		diags []wantDiag
 	}{
 		{
 			name: "nothing set",
@@ -264,21 +265,20 @@ func TestLoadOptions(t *testing.T) {
 			want: StepOptions{Retry: &Retry{}, Poll: &Poll{}},
 		},
 		{
-			name: "anchors and aliases are followed inside with only; options via alias are not",
+			// Aliases are resolved in `with` values only; elsewhere the
+			// loader says what it found.
+			name: "alias as a duration",
 			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    poll: {interval: &i 3s, max_interval: *i}\n",
-			want: StepOptions{Poll: &Poll{Interval: dur("3s")}}, // *i is an error, tested below
+			want: StepOptions{Poll: &Poll{Interval: dur("3s")}},
+			diags: []wantDiag{
+				{"5:43-5:44", "Expected a duration", `Found an alias; write a duration such as "30s", "5m" or "1h30m".`},
+			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, diags := Load("test.yaml", []byte(tt.src))
-			if tt.name == "anchors and aliases are followed inside with only; options via alias are not" {
-				checkDiags(t, "test.yaml", []byte(tt.src), diags, []wantDiag{
-					{"5:44-5:45", "Expected a duration", `Found an alias; write a duration such as "30s", "5m" or "1h30m".`},
-				})
-			} else if len(diags) != 0 {
-				t.Fatalf("unexpected diagnostics: %v", diags)
-			}
+			checkDiags(t, "test.yaml", []byte(tt.src), diags, tt.diags)
 			if len(p.Steps) != 1 {
 				t.Fatalf("%d steps, want 1", len(p.Steps))
 			}
@@ -318,9 +318,11 @@ steps:
 		"float": 0.5,
 		"bool":  true,
 		"null":  nil,
-		"date":  "2024-01-31", // yaml.v3 keeps timestamps as strings in an any
-		"list":  []any{"a", 1},
-		"map":   map[string]any{"k": "v"},
+		// yaml.v3 decodes an unquoted date into a time.Time (which the
+		// planner then rejects as not a string): write dates quoted.
+		"date": time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC),
+		"list": []any{"a", 1},
+		"map":  map[string]any{"k": "v"},
 	}
 	got := map[string]any{}
 	for k, v := range p.Steps[0].With {
@@ -329,8 +331,9 @@ steps:
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("with = %#v\nwant %#v", got, want)
 	}
-	if r := rangeString(p.Steps[0].With["again"].Range); r != "7:14-7:16" {
-		t.Errorf("alias value range %s, want 7:14-7:16", r)
+	// Like every non-scalar, an alias's range is its first character.
+	if r := rangeString(p.Steps[0].With["again"].Range); r != "7:14-7:15" {
+		t.Errorf("alias value range %s, want 7:14-7:15", r)
 	}
 }
 
@@ -578,7 +581,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "zero duration",
 			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    poll: {interval: 0s}\n",
-			want: []wantDiag{{"5:21-5:23", "Invalid duration", `"0s"` + durDetail}},
+			want: []wantDiag{{"5:22-5:24", "Invalid duration", `"0s"` + durDetail}},
 		},
 		{
 			name: "duration without a unit",
@@ -787,13 +790,10 @@ func TestDurationJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(`"90s"`), &d); err != nil || d != dur("1m30s") {
 		t.Errorf(`Unmarshal("90s") = %v, %v`, d, err)
 	}
-	for _, bad := range []string{`"soon"`, `30`, `null`, `{}`} {
-		d := Duration(7)
-		if err := json.Unmarshal([]byte(bad), &d); err == nil && bad != `null` {
+	for _, bad := range []string{`"soon"`, `"-"`, `30`, `null`, `{}`} {
+		var d Duration
+		if err := json.Unmarshal([]byte(bad), &d); err == nil {
 			t.Errorf("Unmarshal(%s) = %v, want an error", bad, d)
-		} else if bad == `null` && (err == nil || d != 7) {
-			// A JSON null is not a duration either.
-			t.Errorf("Unmarshal(null) = %v, %v; want an error and no change", d, err)
 		}
 	}
 }
@@ -808,8 +808,8 @@ func TestSuggest(t *testing.T) {
 		{"depends-on", "depends_on"},
 		{"Kind", "kind"},
 		{"TIMEOUT", "timeout"},
-		{"retries", "retry"}, // distance 2
-		{"requires", ""},     // distance 3 is too far
+		{"retyr", "retry"}, // distance 2
+		{"retries", ""},    // distance 3 is too far
 		{"needs", ""},
 		{"with", "with"},
 	}

@@ -157,7 +157,7 @@ func request(with string) activities.StepRequest {
 	}
 }
 
-const selectSQL = `{"sql":"SELECT * FROM sales WHERE day = '2024-05-05'","queue":"etl_queue","database":"dw","conf":{"spark.sql.shuffle.partitions":"200","dli.sql.job.timeout":"3600000","a.first":"x=y"}}`
+const selectSQL = `{"sql":"SELECT * FROM sales WHERE day = '2024-05-05'","queue":"etl_queue","database":"dw","conf":{"spark.sql.shuffle.partitions":"200","dli.sql.job.timeout":"3600000","a.first":"x=y","spark.sql.autoBroadcastJoinThreshold":"209715200","dli.sql.sqlasync.enabled":"true","spark.sql.files.maxRecordsPerFile":"0","b":""}}`
 
 func (f *fixture) submit(req activities.StepRequest) (*activities.Job, error) {
 	f.t.Helper()
@@ -227,7 +227,15 @@ func TestSubmitCreatesOneTaggedJob(t *testing.T) {
 	assert.Equal(t, "etl_queue", j.Queue)
 	assert.Equal(t, "dw", j.CurrentDB)
 	assert.Equal(t, "QUERY", j.JobType)
-	assert.Equal(t, []string{"a.first=x=y", "dli.sql.job.timeout=3600000", "spark.sql.shuffle.partitions=200"}, j.Conf)
+	assert.Equal(t, []string{
+		"a.first=x=y",
+		"b=",
+		"dli.sql.job.timeout=3600000",
+		"dli.sql.sqlasync.enabled=true",
+		"spark.sql.autoBroadcastJoinThreshold=209715200",
+		"spark.sql.files.maxRecordsPerFile=0",
+		"spark.sql.shuffle.partitions=200",
+	}, j.Conf)
 	assert.Equal(t, map[string]string{"pipectl-key": req.IdempotencyKey()}, j.Tags)
 	assert.Equal(t, "LAUNCHING", j.Status)
 

@@ -237,3 +237,27 @@ func (w *statusWriter) WriteHeader(status int) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// writeServiceError writes an error in the body shape of service: CDM's
+// errCode/externalMessage, LakeFormation's error_code/error_msg with
+// solution_msg, and the generic error_code/error_msg elsewhere.
+func writeServiceError(w http.ResponseWriter, service string, status int, code, msg string) {
+	switch service {
+	case CDM:
+		writeJSON(w, status, struct {
+			Code            string `json:"code"`
+			ErrCode         string `json:"errCode"`
+			Message         string `json:"message"`
+			ExternalMessage string `json:"externalMessage"`
+		}{code, code, msg, msg})
+	case LakeFormation:
+		writeJSON(w, status, struct {
+			ErrorCode       string `json:"error_code"`
+			ErrorMsg        string `json:"error_msg"`
+			CommonErrorCode string `json:"common_error_code"`
+			SolutionMsg     string `json:"solution_msg"`
+		}{code, msg, code, ""})
+	default:
+		writeError(w, status, code, msg)
+	}
+}
