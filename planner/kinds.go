@@ -91,7 +91,7 @@ func (in Input) convert(v any) (any, error) {
 		switch x := v.(type) {
 		case string:
 			return x, nil
-		case int, float64, bool:
+		case int, int64, float64, bool:
 			return fmt.Sprint(x), nil
 		}
 	case TypeStringList:
@@ -136,7 +136,7 @@ func scalarString(v any) (string, bool) {
 	switch x := v.(type) {
 	case string:
 		return x, true
-	case int, float64, bool:
+	case int, int64, float64, bool:
 		return fmt.Sprint(x), true
 	}
 	return "", false

@@ -55,6 +55,8 @@ func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
 			"Empty spec", "A spec is a YAML mapping with at least `name` and `steps`.")
 		return p, l.diags
 	}
+	indexPaths(&doc, "", &p.paths)
+	sortPaths(p.paths)
 	l.pipeline(p, doc.Content[0])
 	return p, l.diags
 }
@@ -79,7 +81,7 @@ var identRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 
 func (l *loader) pipeline(p *Pipeline, n *yaml.Node) {
 	fields := l.mapping(n, "pipeline", map[string]bool{"name": true, "steps": true},
-		"name", "description", "cloud", "defaults", "steps")
+		"name", "description", "params", "env", "cloud", "defaults", "max_parallel", "schedule", "steps")
 	if v, ok := fields["name"]; ok {
 		p.Name, p.NameRange = l.str(v), l.rng(v)
 		if p.Name != "" && !identRE.MatchString(p.Name) {
@@ -90,22 +92,206 @@ func (l *loader) pipeline(p *Pipeline, n *yaml.Node) {
 	if v, ok := fields["description"]; ok {
 		p.Description = l.str(v)
 	}
+	if v, ok := fields["params"]; ok {
+		p.Params = l.params(v)
+	}
+	if v, ok := fields["env"]; ok {
+		p.Env = l.refs(v)
+	}
 	if v, ok := fields["cloud"]; ok {
-		cf := l.mapping(v, "cloud", nil, "region", "project_id")
+		cf := l.mapping(v, "cloud", nil, "region", "project_id", "endpoints", "credentials")
 		if r, ok := cf["region"]; ok {
 			p.Cloud.Region = l.str(r)
 		}
 		if r, ok := cf["project_id"]; ok {
 			p.Cloud.ProjectID = l.str(r)
 		}
+		if r, ok := cf["credentials"]; ok {
+			p.Cloud.Credentials = l.str(r)
+		}
+		if r, ok := cf["endpoints"]; ok {
+			p.Cloud.Endpoints = l.endpoints(r)
+		}
 	}
 	if v, ok := fields["defaults"]; ok {
-		df := l.mapping(v, "defaults", nil, "retry", "poll", "timeout")
+		df := l.mapping(v, "defaults", nil, "retry", "poll", "timeout", "on_failure")
 		l.stepOptions(&p.Defaults, df)
+	}
+	if v, ok := fields["max_parallel"]; ok {
+		p.MaxParallel = l.int(v, 1)
+	}
+	if v, ok := fields["schedule"]; ok {
+		p.Schedule = l.schedule(v)
 	}
 	if v, ok := fields["steps"]; ok {
 		l.steps(p, v)
 	}
+}
+
+// services whose endpoints a spec may override.
+func endpointServices() []string {
+	return []string{"iam", "cdm", "dis", "dli", "lakeformation", "dlf"}
+}
+
+func (l *loader) endpoints(n *yaml.Node) map[string]string {
+	out := map[string]string{}
+	f := l.mapping(n, "endpoints", nil, endpointServices()...)
+	for _, svc := range endpointServices() {
+		v, ok := f[svc]
+		if !ok {
+			continue
+		}
+		u := l.str(v)
+		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			l.errorf(l.rng(v), "Invalid endpoint", "%q is not a URL; write it as https://host[:port].", u)
+		}
+		out[svc] = u
+	}
+	return out
+}
+
+func (l *loader) params(n *yaml.Node) []*Param {
+	if n.Kind != yaml.MappingNode {
+		l.errorf(l.rng(n), "Invalid params", "`params` is a mapping from parameter name to its default value or to {type, default, description}; found %s.", kindName(n))
+		return nil
+	}
+	var out []*Param
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !paramRE.MatchString(k.Value) {
+			l.errorf(l.rng(k), "Invalid parameter name", "%q: a parameter name starts with a letter and has only letters, digits and '_'.", k.Value)
+			continue
+		}
+		if seen[k.Value] {
+			l.errorf(l.rng(k), "Duplicate parameter", "%q is defined twice.", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		p := &Param{Name: k.Value, Range: l.rng(k)}
+		if isParamDecl(v) {
+			f := l.mapping(v, "parameter", nil, "type", "default", "description")
+			if t, ok := f["type"]; ok {
+				p.Type = ParamType(l.str(t))
+				if p.Type != "" && !contains(ParamTypes(), string(p.Type)) {
+					detail := fmt.Sprintf("%q is not a parameter type; the types are: %s.", p.Type, strings.Join(ParamTypes(), ", "))
+					if sug := Suggest(string(p.Type), ParamTypes()); sug != "" {
+						detail = fmt.Sprintf("%q is not a parameter type. Did you mean %q?", p.Type, sug)
+					}
+					l.errorf(l.rng(t), "Unknown parameter type", "%s", detail)
+					p.Type = ""
+				}
+			}
+			if d, ok := f["description"]; ok {
+				p.Description = l.str(d)
+			}
+			if d, ok := f["default"]; ok {
+				p.Default = l.value(d)
+			}
+		} else {
+			p.Default = l.value(v)
+		}
+		if p.Default != nil {
+			inferred := typeOf(p.Default.Raw)
+			switch {
+			case p.Type == "":
+				p.Type = inferred
+			case inferred != "" && !compatible(p.Type, inferred):
+				l.errorf(p.Default.Range, "Default does not match the type", "Parameter %q is a %s, but its default is a %s.", p.Name, p.Type, inferred)
+			}
+		}
+		if p.Type == "" {
+			if p.Default == nil || p.Default.Raw != nil {
+				l.errorf(p.Range, "Parameter has no type", "Give parameter %q a `type` (%s) or a default value.", p.Name, strings.Join(ParamTypes(), ", "))
+			}
+			p.Type = ParamString
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+var paramRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// isParamDecl tells the long form {type, default, description} from a
+// default that happens to be a mapping: only a mapping whose keys are all
+// among those three, with a type or a description, is a declaration.
+func isParamDecl(n *yaml.Node) bool {
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		return false
+	}
+	decl := false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch n.Content[i].Value {
+		case "type", "description":
+			decl = true
+		case "default":
+		default:
+			return false
+		}
+	}
+	return decl
+}
+
+func typeOf(v any) ParamType {
+	switch v.(type) {
+	case string:
+		return ParamString
+	case int64, float64:
+		return ParamNumber
+	case bool:
+		return ParamBool
+	case []any:
+		return ParamList
+	case map[string]any:
+		return ParamMap
+	}
+	return ""
+}
+
+// compatible allows a string default for any type only when it is a
+// template (decided later) — here, plain type equality.
+func compatible(declared, actual ParamType) bool { return declared == actual }
+
+func (l *loader) schedule(n *yaml.Node) *Schedule {
+	sc := &Schedule{Range: l.rng(n)}
+	f := l.mapping(n, "schedule", map[string]bool{"cron": true},
+		"cron", "timezone", "start", "end", "overlap", "catchup_window", "paused")
+	if v, ok := f["cron"]; ok {
+		sc.Cron, sc.CronRange = l.str(v), l.rng(v)
+	}
+	if v, ok := f["timezone"]; ok {
+		sc.Timezone, sc.TimezoneRange = l.str(v), l.rng(v)
+	}
+	for _, k := range []string{"start", "end"} {
+		v, ok := f[k]
+		if !ok {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v.Value)
+		if v.Kind != yaml.ScalarNode || err != nil {
+			l.errorf(l.rng(v), "Invalid time", "%s must be a time in RFC 3339 form, such as 2026-03-01T00:00:00+08:00.", k)
+			continue
+		}
+		if k == "start" {
+			sc.Start = &t
+		} else {
+			sc.End = &t
+		}
+	}
+	if sc.Start != nil && sc.End != nil && !sc.End.After(*sc.Start) {
+		l.errorf(l.rng(f["end"]), "Schedule ends before it starts", "end (%s) must be after start (%s).", sc.End.Format(time.RFC3339), sc.Start.Format(time.RFC3339))
+	}
+	if v, ok := f["overlap"]; ok {
+		sc.Overlap, sc.OverlapRange = l.enum(v, "overlap policy", OverlapPolicies()), l.rng(v)
+	}
+	if v, ok := f["catchup_window"]; ok {
+		sc.CatchupWindow = l.duration(v)
+	}
+	if v, ok := f["paused"]; ok {
+		sc.Paused = l.bool(v)
+	}
+	return sc
 }
 
 func (l *loader) steps(p *Pipeline, n *yaml.Node) {
@@ -119,7 +305,8 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 	seen := map[string]hcl.Range{}
 	for _, sn := range n.Content {
 		f := l.mapping(sn, "step", map[string]bool{"id": true, "kind": true},
-			"id", "kind", "depends_on", "with", "retry", "poll", "timeout")
+			"id", "kind", "depends_on", "if", "with", "for_each", "max_parallel", "run_on",
+			"retry", "poll", "timeout", "on_failure")
 		if sn.Kind != yaml.MappingNode {
 			continue
 		}
@@ -143,9 +330,38 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 		if v, ok := f["depends_on"]; ok {
 			s.DependsOn = l.refs(v)
 		}
+		if v, ok := f["if"]; ok {
+			s.If = l.value(v)
+			if _, isBool := s.If.Raw.(bool); !isBool {
+				if str, isStr := s.If.Raw.(string); !isStr || !strings.Contains(str, "${") {
+					l.errorf(l.rng(v), "Invalid condition", "`if` is true, false or a template such as \"${params.full_load}\"; found %s.", kindName(v))
+				}
+			}
+		}
 		if v, ok := f["with"]; ok {
 			s.WithRange = l.rng(v)
 			s.With = l.values(v)
+		}
+		if v, ok := f["for_each"]; ok {
+			s.ForEach = l.value(v)
+			switch x := s.ForEach.Raw.(type) {
+			case []any:
+			case string:
+				if !strings.Contains(x, "${") {
+					l.errorf(l.rng(v), "Invalid for_each", "`for_each` is a list or a template giving one, such as \"${params.tables}\"; found %s.", kindName(v))
+				}
+			default:
+				l.errorf(l.rng(v), "Invalid for_each", "`for_each` is a list or a template giving one; found %s.", kindName(v))
+			}
+		}
+		if v, ok := f["max_parallel"]; ok {
+			s.MaxParallel = l.int(v, 1)
+			if s.ForEach == nil {
+				l.errorf(l.rng(v), "max_parallel without for_each", "A step's max_parallel bounds its for_each items; this step has no for_each.")
+			}
+		}
+		if v, ok := f["run_on"]; ok {
+			s.RunOn, s.RunOnRange = l.enum(v, "run_on value", RunOnValues()), l.rng(v)
 		}
 		l.stepOptions(&s.StepOptions, f)
 		p.Steps = append(p.Steps, s)
@@ -193,6 +409,120 @@ func (l *loader) stepOptions(o *StepOptions, f map[string]*yaml.Node) {
 		d := l.duration(v)
 		o.Timeout = &d
 	}
+	if v, ok := f["on_failure"]; ok {
+		o.OnFailure, o.OnFailureRange = l.enum(v, "failure policy", FailurePolicies()), l.rng(v)
+	}
+}
+
+// enum reads a string that must be one of values.
+func (l *loader) enum(n *yaml.Node, what string, values []string) string {
+	s := l.str(n)
+	if s == "" || contains(values, s) {
+		return s
+	}
+	detail := fmt.Sprintf("%q is not a %s; expected one of: %s.", s, what, strings.Join(values, ", "))
+	if sug := Suggest(s, values); sug != "" {
+		detail = fmt.Sprintf("%q is not a %s. Did you mean %q?", s, what, sug)
+	}
+	l.errorf(l.rng(n), "Invalid "+what, "%s", detail)
+	return ""
+}
+
+func (l *loader) bool(n *yaml.Node) bool {
+	var v bool
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&v) != nil {
+		l.errorf(l.rng(n), "Expected true or false", "Found %s.", kindName(n))
+	}
+	return v
+}
+
+// value reads any value, keeping its node for templates.
+func (l *loader) value(n *yaml.Node) *Value {
+	raw, err := plain(n)
+	if err != nil {
+		l.errorf(l.rng(n), "Invalid value", "%s", err)
+	}
+	return &Value{Raw: raw, Node: n, Range: l.rng(n)}
+}
+
+// plain decodes a YAML node into string, bool, int64, float64, nil, []any
+// and map[string]any. Unlike yaml.v3's own decoding, timestamps stay
+// strings (a date is data to pass on, not a Go time) and integers too big
+// for int64 stay strings rather than failing.
+func plain(n *yaml.Node) (any, error) {
+	switch n.Kind {
+	case yaml.AliasNode:
+		return plain(n.Alias)
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return plain(n.Content[0])
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := plain(c)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" {
+				merged, err := plain(v)
+				if err != nil {
+					return nil, err
+				}
+				if m, ok := merged.(map[string]any); ok {
+					for mk, mv := range m {
+						if _, set := out[mk]; !set {
+							out[mk] = mv
+						}
+					}
+				}
+				continue
+			}
+			if k.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("line %d: a key must be a plain value, not %s", k.Line, kindName(k))
+			}
+			if _, dup := out[k.Value]; dup {
+				return nil, fmt.Errorf("line %d: key %q is set twice in this mapping", k.Line, k.Value)
+			}
+			val, err := plain(v)
+			if err != nil {
+				return nil, err
+			}
+			out[k.Value] = val
+		}
+		return out, nil
+	}
+	switch n.Tag {
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	case "!!int":
+		var i int64
+		if err := n.Decode(&i); err != nil {
+			return n.Value, nil
+		}
+		return i, nil
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, fmt.Errorf("%q is not a finite number", n.Value)
+		}
+		return f, nil
+	}
+	return n.Value, nil
 }
 
 // mapping checks that n is a mapping with only the allowed keys and all the
@@ -313,12 +643,12 @@ func (l *loader) values(n *yaml.Node) map[string]Value {
 			l.errorf(l.rng(k), "Duplicate field", "%q is set twice in this `with`.", k.Value)
 			continue
 		}
-		var raw any
-		if err := v.Decode(&raw); err != nil {
+		raw, err := plain(v)
+		if err != nil {
 			l.errorf(l.rng(v), "Invalid value", "%s", err)
 			continue
 		}
-		out[k.Value] = Value{Raw: raw, Range: l.rng(v), KeyRange: l.rng(k)}
+		out[k.Value] = Value{Raw: raw, Node: v, Range: l.rng(v), KeyRange: l.rng(k)}
 	}
 	return out
 }

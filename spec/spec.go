@@ -14,28 +14,128 @@ type Pipeline struct {
 	Name        string
 	NameRange   hcl.Range
 	Description string
-	Cloud       Cloud
-	Defaults    StepOptions
+	// Params are the pipeline's typed parameters, in spec order.
+	Params []*Param
+	// Env lists the environment variables the spec may read as env.NAME.
+	// Their values are put into the plan, and so into workflow history in
+	// clear text: listing one is the user's opt-in to that.
+	Env      []Ref
+	Cloud    Cloud
+	Defaults StepOptions
+	// MaxParallel bounds how many steps run at once; 0 = no bound.
+	MaxParallel int
+	Schedule    *Schedule
 	Steps       []*Step
 	// Source is the file's content, kept for rendering diagnostics and
 	// for the content hash that identifies what a run executed.
 	Source   []byte
 	Filename string
+	// paths maps source positions to YAML paths, for messages.
+	paths []pathAt
 }
 
 // Cloud says where the pipeline's services live. It never holds credentials:
 // those are the worker's, resolved at call time.
 type Cloud struct {
-	Region    string
-	ProjectID string
+	Region    string `json:"region,omitempty"`
+	ProjectID string `json:"project_id,omitempty"`
+	// Endpoints overrides service endpoints by service name (dli, cdm, …).
+	Endpoints map[string]string `json:"endpoints,omitempty"`
+	// Credentials names a credential set the worker holds (its own
+	// environment or file); the spec never holds a credential itself.
+	Credentials string `json:"credentials,omitempty"`
 }
 
+// Param is a typed pipeline parameter.
+type Param struct {
+	Name        string
+	Type        ParamType
+	Description string
+	// Default is the value when no override is given; nil means the
+	// parameter is required.
+	Default *Value
+	Range   hcl.Range
+}
+
+// ParamType is the type of a parameter.
+type ParamType string
+
+// Parameter types.
+const (
+	ParamString ParamType = "string"
+	ParamNumber ParamType = "number"
+	ParamBool   ParamType = "bool"
+	ParamList   ParamType = "list"
+	ParamMap    ParamType = "map"
+)
+
+// ParamTypes lists the parameter types.
+func ParamTypes() []string {
+	return []string{string(ParamString), string(ParamNumber), string(ParamBool), string(ParamList), string(ParamMap)}
+}
+
+// Schedule makes the pipeline run on a cron schedule (a Temporal Schedule).
+type Schedule struct {
+	Cron      string
+	CronRange hcl.Range
+	// Timezone is an IANA zone name; empty means UTC.
+	Timezone      string
+	TimezoneRange hcl.Range
+	Start, End    *time.Time
+	// Overlap is what to do when a run is due while the last one still
+	// runs: skip, buffer_one, buffer_all, cancel_other, terminate_other or
+	// allow_all.
+	Overlap       string
+	OverlapRange  hcl.Range
+	CatchupWindow Duration
+	Paused        bool
+	Range         hcl.Range
+}
+
+// Overlap policies.
+func OverlapPolicies() []string {
+	return []string{"skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all"}
+}
+
+// Failure policies: what a step's failure does to the run.
+const (
+	// OnFailureFail cancels running steps, runs the run_on: failure|always
+	// steps and fails the run (DataArts' EXIT).
+	OnFailureFail = "fail"
+	// OnFailureContinue carries on as if the step had succeeded, without
+	// its outputs (DataArts' CONTINUE).
+	OnFailureContinue = "continue"
+	// OnFailureSkipDownstream skips what depends on the step and runs the
+	// rest (DataArts' EXIT_CHILD).
+	OnFailureSkipDownstream = "skip_downstream"
+	// OnFailureSuspend waits for an operator to retry, skip or abort the
+	// step (DataArts' SUSPEND).
+	OnFailureSuspend = "suspend"
+)
+
+// FailurePolicies lists the on_failure values.
+func FailurePolicies() []string {
+	return []string{OnFailureFail, OnFailureContinue, OnFailureSkipDownstream, OnFailureSuspend}
+}
+
+// When a step runs, by how its dependencies ended.
+const (
+	RunOnSuccess = "success"
+	RunOnFailure = "failure"
+	RunOnAlways  = "always"
+)
+
+// RunOnValues lists the run_on values.
+func RunOnValues() []string { return []string{RunOnSuccess, RunOnFailure, RunOnAlways} }
+
 // StepOptions are the settings a step may set and `defaults` may give to
-// every step. Nil means "not set here".
+// every step. Nil or empty means "not set here".
 type StepOptions struct {
-	Retry   *Retry
-	Poll    *Poll
-	Timeout *Duration
+	Retry          *Retry
+	Poll           *Poll
+	Timeout        *Duration
+	OnFailure      string
+	OnFailureRange hcl.Range
 }
 
 // Step is one node of the pipeline.
@@ -48,6 +148,16 @@ type Step struct {
 	// against the kind's schema.
 	With      map[string]Value
 	WithRange hcl.Range
+	// If is a condition; the step runs only when it is true.
+	If *Value
+	// ForEach fans the step out over a list (a literal list or a template
+	// giving one); MaxParallel bounds how many items run at once.
+	ForEach     *Value
+	MaxParallel int
+	// RunOn says when the step runs: success (the default), failure or
+	// always, by how its dependencies ended.
+	RunOn      string
+	RunOnRange hcl.Range
 	StepOptions
 	// Range covers the step's id, for messages about the step as a whole.
 	Range hcl.Range
@@ -59,10 +169,13 @@ type Ref struct {
 	Range hcl.Range
 }
 
-// Value is an input value as written: a string, bool, float64, []any or
-// map[string]any, decoded from YAML.
+// Value is a value as written: a string, bool, int64, float64, []any or
+// map[string]any, decoded from YAML (timestamps stay strings). Node keeps
+// the YAML node so that templates nested in lists and maps can be parsed
+// with their own positions.
 type Value struct {
 	Raw   any
+	Node  *yaml.Node
 	Range hcl.Range
 	// KeyRange covers the input's name, for messages about the name.
 	KeyRange hcl.Range

@@ -1,0 +1,80 @@
+package spec
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"gopkg.in/yaml.v3"
+)
+
+// pathAt records that the YAML node starting at line:col has a path such
+// as steps[2].with.sql.
+type pathAt struct {
+	line, col int
+	path      string
+}
+
+// indexPaths records the path of every node under n, parents before
+// children so that a mapping and its first key (which share a position)
+// resolve to the key.
+func indexPaths(n *yaml.Node, path string, out *[]pathAt) {
+	if n.Kind == yaml.DocumentNode {
+		for _, c := range n.Content {
+			indexPaths(c, path, out)
+		}
+		return
+	}
+	if path != "" {
+		*out = append(*out, pathAt{n.Line, n.Column, path})
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			*out = append(*out, pathAt{k.Line, k.Column, p})
+			indexPaths(v, p, out)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			indexPaths(c, fmt.Sprintf("%s[%d]", path, i), out)
+		}
+	}
+}
+
+// PathAt returns the YAML path of the value written at pos (e.g.
+// "steps[1].with.sql"), or of the nearest value before it on the same
+// line, or "" when there is none. Positions inside a string, such as a
+// template's, resolve to the string's path.
+func (p *Pipeline) PathAt(pos hcl.Pos) string {
+	i := sort.Search(len(p.paths), func(i int) bool {
+		e := p.paths[i]
+		return e.line > pos.Line || (e.line == pos.Line && e.col > pos.Column)
+	})
+	for i--; i >= 0; i-- {
+		e := p.paths[i]
+		if e.line == pos.Line && e.col <= pos.Column {
+			return e.path
+		}
+		if e.line < pos.Line {
+			// A multi-line string (block scalar) starts on an earlier line.
+			return e.path
+		}
+	}
+	return ""
+}
+
+func sortPaths(paths []pathAt) {
+	// Stable: at equal positions the later (deeper) entry wins, because
+	// PathAt takes the last entry not after pos.
+	sort.SliceStable(paths, func(i, j int) bool {
+		if paths[i].line != paths[j].line {
+			return paths[i].line < paths[j].line
+		}
+		return paths[i].col < paths[j].col
+	})
+}
