@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"cmp"
+	"container/heap"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,15 +18,16 @@ import (
 
 // Built-in defaults, used where neither the step nor the spec's `defaults`
 // say otherwise. They match what DataArts applies to a node with no
-// settings closely enough to surprise nobody: a few retries of transient
-// failures, polling every few seconds, and a day-long cap on a job.
+// settings closely enough to surprise nobody: a failed job is not re-run
+// (retryTimes 0; transient service errors are retried regardless),
+// polling every few seconds, and a day-long cap on a job.
 var builtinDefaults = struct {
 	Retry   Retry
 	Poll    Poll
 	Timeout spec.Duration
 }{
 	Retry: Retry{
-		MaxAttempts:     3,
+		MaxAttempts:     1,
 		InitialInterval: spec.Duration(5 * time.Second),
 		MaxInterval:     spec.Duration(time.Minute),
 		Backoff:         2,
@@ -33,17 +36,36 @@ var builtinDefaults = struct {
 	Timeout: spec.Duration(24 * time.Hour),
 }
 
-// Compile validates p and builds its Plan. Like spec.Load it reports every
-// problem it finds; the plan is nil when there are errors.
-func Compile(p *spec.Pipeline) (*Plan, hcl.Diagnostics) {
-	c := &compiler{}
+// Options are the inputs of a compile besides the spec.
+type Options struct {
+	// Params overrides parameter defaults, by name, with values as typed
+	// on a command line (parsed according to each parameter's type).
+	Params map[string]string
+	// LookupEnv reads the environment variables the spec opts into with
+	// `env`; nil reads none.
+	LookupEnv func(name string) (string, bool)
+}
+
+// Compile validates p and builds its Plan with no parameter overrides and
+// no environment.
+func Compile(p *spec.Pipeline) (*Plan, hcl.Diagnostics) { return CompileWith(p, Options{}) }
+
+// CompileWith validates p and builds its Plan. Like spec.Load it reports
+// every problem it finds, sorted by position; the plan is nil when there
+// are errors.
+func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
+	c := &compiler{p: p}
 	plan := &Plan{
 		Version:     PlanVersion,
 		Pipeline:    p.Name,
 		Description: p.Description,
-		SpecHash:    p.Hash(),
 		Cloud:       p.Cloud,
+		MaxParallel: p.MaxParallel,
+		Source:      p.Filename,
 	}
+	plan.Params = c.params(p, opts.Params)
+	plan.Env = c.env(p, opts.LookupEnv)
+	plan.Schedule = c.schedule(p.Schedule)
 	ids := make([]string, 0, len(p.Steps))
 	index := map[string]int{}
 	for i, s := range p.Steps {
@@ -54,11 +76,16 @@ func Compile(p *spec.Pipeline) (*Plan, hcl.Diagnostics) {
 			}
 		}
 	}
+	c.index, c.ids = index, ids
 	steps := map[string]Step{}
 	for _, s := range p.Steps {
-		st := Step{ID: s.ID, Kind: s.Kind}
+		st := Step{ID: s.ID, Kind: s.Kind, RunOn: s.RunOn}
 		st.With = c.with(s)
 		st.Retry, st.Poll, st.Timeout = c.options(p.Defaults, s)
+		st.OnFailure = cmp.Or(s.OnFailure, p.Defaults.OnFailure, spec.OnFailureFail)
+		if st.RunOn == "" {
+			st.RunOn = spec.RunOnSuccess
+		}
 		seen := map[string]bool{}
 		for _, d := range s.DependsOn {
 			switch _, ok := index[d.Name]; {
@@ -81,18 +108,37 @@ func Compile(p *spec.Pipeline) (*Plan, hcl.Diagnostics) {
 			steps[s.ID] = st
 		}
 	}
+	// Templates may read the outputs of other steps; each such read
+	// implies a dependency, added here before the DAG is built.
+	for _, s := range p.Steps {
+		st, ok := steps[s.ID]
+		if !ok || index[s.ID] != indexOf(p.Steps, s) {
+			continue
+		}
+		c.templates(s, &st, plan)
+		steps[s.ID] = st
+	}
 	order := c.order(p, ids, index, steps)
 	if c.diags.HasErrors() {
+		sortDiagnostics(c.diags)
 		return nil, c.diags
 	}
 	for _, id := range order {
 		plan.Steps = append(plan.Steps, steps[id])
 	}
+	plan.SpecHash = plan.hash()
+	sortDiagnostics(c.diags)
 	return plan, c.diags
 }
 
 type compiler struct {
-	diags hcl.Diagnostics
+	p     *spec.Pipeline
+	ids   []string
+	index map[string]int
+	// implied records, per step, the dependencies its templates imply by
+	// reading other steps' outputs, with where each read is.
+	implied map[string]map[string]hcl.Range
+	diags   hcl.Diagnostics
 }
 
 func (c *compiler) errorf(r hcl.Range, summary, format string, args ...any) {
@@ -118,10 +164,11 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 		c.errorf(s.KindRange, "Unknown step kind", "%s", detail)
 		return nil
 	}
-	names := make([]string, 0, len(kind.Inputs))
-	for _, in := range kind.Inputs {
-		names = append(names, in.Name)
+	if !kind.Runnable {
+		c.errorf(s.KindRange, "Step kind not available yet",
+			"%s is a known kind, but this version of pipectl cannot run it yet; the kinds it runs are: %s.", kind.Name, strings.Join(runnableKinds(), ", "))
 	}
+	names := kind.inputNames()
 	out := map[string]any{}
 	keys := make([]string, 0, len(s.With))
 	for k := range s.With {
@@ -144,7 +191,28 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 			c.errorf(v.Range, fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, err)
 			continue
 		}
+		if in.Secret {
+			if str, _ := v.Raw.(string); str != "" && !isSecretRef(str) {
+				c.errorf(v.Range, "Literal credential", "`with.%s` carries a credential: write it as ${secret.NAME} so the worker supplies it; a literal would be stored in workflow history in clear text.", k)
+			}
+		}
+		c.literalCredentials(v.Node, k, v.Raw)
 		out[k] = conv
+	}
+	for _, group := range kind.OneOf {
+		var set []string
+		for _, name := range group {
+			if _, ok := s.With[name]; ok {
+				set = append(set, name)
+			}
+		}
+		if len(set) != 1 {
+			r := s.WithRange
+			if r.Filename == "" {
+				r = s.Range
+			}
+			c.errorf(r, "Exactly one of "+strings.Join(group, ", "), "%s needs exactly one of `with.%s`; found %d.", kind.Name, strings.Join(group, "` and `with."), len(set))
+		}
 	}
 	for _, in := range kind.Inputs {
 		if _, ok := s.With[in.Name]; in.Required && !ok {
@@ -222,6 +290,17 @@ func (c *compiler) options(d spec.StepOptions, s *spec.Step) (Retry, Poll, spec.
 	return r, p, t
 }
 
+func runnableKinds() []string {
+	var names []string
+	for _, k := range Kinds() {
+		if k.Runnable {
+			names = append(names, k.Name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
 // order builds the DAG and returns the step ids in stable topological order.
 func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, steps map[string]Step) []string {
 	g := graph.New(graph.StringHash, graph.Directed(), graph.PreventCycles())
@@ -237,10 +316,10 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 			err := g.AddEdge(dep, s.ID)
 			if errors.Is(err, graph.ErrEdgeCreatesCycle) {
 				cycle := append(shortestPath(g, s.ID, dep, index), s.ID)
-				c.errorf(refRange(s, dep), "Dependency cycle",
+				c.errorf(c.refRange(s, dep), "Dependency cycle",
 					"Steps depend on each other in a loop: %s. Remove one of these dependencies.", strings.Join(cycle, " -> "))
 			} else if err != nil && !errors.Is(err, graph.ErrEdgeAlreadyExists) {
-				c.errorf(refRange(s, dep), "Invalid dependency", "%s -> %s: %v", dep, s.ID, err)
+				c.errorf(c.refRange(s, dep), "Invalid dependency", "%s -> %s: %v", dep, s.ID, err)
 			}
 		}
 	}
@@ -258,33 +337,54 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 // stableOrder returns ids (which are in spec order) in topological order,
 // taking at each point the first step in the spec whose dependencies are
 // all placed. graph.StableTopologicalSort does not do this: it orders by
-// breadth-first layers, so [a, b after a, c] came out as a, c, b.
+// breadth-first layers, so [a, b after a, c] came out as a, c, b. A heap
+// of ready steps keeps it O((steps + edges) log steps) for big pipelines.
 func stableOrder(g graph.Graph[string, string], ids []string) []string {
-	preds, err := g.PredecessorMap()
+	adj, err := g.AdjacencyMap()
 	if err != nil {
 		return nil
 	}
-	placed := make(map[string]bool, len(ids))
+	pos := make(map[string]int, len(ids))
+	for i, id := range ids {
+		pos[id] = i
+	}
+	indeg := make(map[string]int, len(ids))
+	for _, succ := range adj {
+		for w := range succ {
+			indeg[w]++
+		}
+	}
+	ready := &indexHeap{}
+	for i, id := range ids {
+		if indeg[id] == 0 {
+			heap.Push(ready, i)
+		}
+	}
 	order := make([]string, 0, len(ids))
-next:
-	for len(order) < len(ids) {
-		for _, id := range ids {
-			if placed[id] {
-				continue
-			}
-			ready := true
-			for dep := range preds[id] {
-				ready = ready && placed[dep]
-			}
-			if ready {
-				placed[id] = true
-				order = append(order, id)
-				continue next
+	for ready.Len() > 0 {
+		id := ids[heap.Pop(ready).(int)]
+		order = append(order, id)
+		for w := range adj[id] {
+			if indeg[w]--; indeg[w] == 0 {
+				heap.Push(ready, pos[w])
 			}
 		}
-		break // a cycle
 	}
 	return order
+}
+
+// indexHeap is a min-heap of spec positions.
+type indexHeap []int
+
+func (h indexHeap) Len() int           { return len(h) }
+func (h indexHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h indexHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *indexHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *indexHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // shortestPath returns a shortest path from -> to along g's edges. Unlike
@@ -330,11 +430,14 @@ func indexOf(steps []*spec.Step, s *spec.Step) int {
 	return -1
 }
 
-func refRange(s *spec.Step, name string) hcl.Range {
+func (c *compiler) refRange(s *spec.Step, name string) hcl.Range {
 	for _, d := range s.DependsOn {
 		if d.Name == name {
 			return d.Range
 		}
+	}
+	if r, ok := c.implied[s.ID][name]; ok {
+		return r
 	}
 	return s.Range
 }

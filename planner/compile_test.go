@@ -199,7 +199,7 @@ func TestCompileErrors(t *testing.T) {
 		{
 			name: "unknown kind without a close match",
 			src:  "name: p\nsteps:\n  - id: a\n    kind: spark.job\n    with: {sql: x}\n",
-			want: []wantDiag{{"4:11-4:20", "Unknown step kind", `"spark.job" is not a step kind; the kinds are: dli.sql.`}},
+			want: []wantDiag{{"4:11-4:20", "Unknown step kind", `"spark.job" is not a step kind; the kinds are: cdm.job, dis.dump_task, dis.stream, dlf.job, dli.flink_jar, dli.flink_sql, dli.spark, dli.sql, http, lakeformation.job, wait.`}},
 		},
 
 		// Inputs.
@@ -249,7 +249,7 @@ func TestCompileErrors(t *testing.T) {
 			name: "conf value that is a mapping",
 			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with:\n      sql: x\n      conf:\n        spark.a: {nested: true}\n",
 			want: []wantDiag{{"8:9-8:10", `Invalid input "conf"`,
-				`dli.sql: value of "spark.a" must be a string, found map[string]interface {}.`}},
+				`dli.sql: value of "spark.a" must be a string, found a mapping.`}},
 		},
 		{
 			// With several bad values the first in key order is named,
@@ -257,7 +257,7 @@ func TestCompileErrors(t *testing.T) {
 			name: "conf with several bad values",
 			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with:\n      sql: x\n      conf: {z: [1], b: {x: y}, c: ~, a: ok}\n",
 			want: []wantDiag{{"7:13-7:14", `Invalid input "conf"`,
-				`dli.sql: value of "b" must be a string, found map[string]interface {}.`}},
+				`dli.sql: value of "b" must be a string, found a mapping.`}},
 		},
 		{
 			name: "conf that is a string",
@@ -390,12 +390,13 @@ steps:
   - {id: e, kind: dli.sql, with: {queue: q}, poll: {interval: 1m, max_interval: 1s}}
 `,
 			want: []wantDiag{
+				// Sorted by position, whatever the order they were found in.
+				{"5:40-5:41", "Dependency cycle", "Steps depend on each other in a loop: c -> a -> b -> c. Remove one of these dependencies."},
 				{"6:19-6:25", "Unknown step kind", `"dli.sq" is not a step kind. Did you mean "dli.sql"?`},
 				{"6:40-6:41", "Step depends on itself", `Step "d" lists itself in depends_on.`},
 				{"6:43-6:44", "Unknown step in depends_on", `No step has the id "f". Did you mean "a"?`},
-				{"7:34-7:35", `Missing input "sql"`, "dli.sql needs `with.sql`: the SQL statement."},
 				{"7:10-7:11", "Invalid poll", `Step "e": poll.max_interval (1s) is shorter than poll.interval (1m0s).`},
-				{"5:40-5:41", "Dependency cycle", "Steps depend on each other in a loop: c -> a -> b -> c. Remove one of these dependencies."},
+				{"7:34-7:35", `Missing input "sql"`, "dli.sql needs `with.sql`: the SQL statement."},
 			},
 		},
 	}
@@ -449,7 +450,7 @@ steps:
 }
 
 func TestCompileDefaults(t *testing.T) {
-	builtinRetry := Retry{MaxAttempts: 3, InitialInterval: dur("5s"), MaxInterval: dur("1m"), Backoff: 2}
+	builtinRetry := Retry{MaxAttempts: 1, InitialInterval: dur("5s"), MaxInterval: dur("1m"), Backoff: 2}
 	builtinPoll := Poll{Interval: dur("2s"), MaxInterval: dur("30s")}
 	tests := []struct {
 		name     string
@@ -485,7 +486,7 @@ func TestCompileDefaults(t *testing.T) {
 			name:     "step overrides built-ins without spec defaults",
 			defaults: "{}",
 			step:     "retry: {backoff: 3}\ntimeout: 90s",
-			retry:    Retry{MaxAttempts: 3, InitialInterval: dur("5s"), MaxInterval: dur("1m"), Backoff: 3},
+			retry:    Retry{MaxAttempts: 1, InitialInterval: dur("5s"), MaxInterval: dur("1m"), Backoff: 3},
 			poll:     builtinPoll,
 			timeout:  dur("90s"),
 		},
@@ -500,7 +501,7 @@ func TestCompileDefaults(t *testing.T) {
 		{
 			name:     "non_retryable from defaults",
 			defaults: "{retry: {non_retryable: [DLI.0001, DLI.0002]}}",
-			retry:    Retry{MaxAttempts: 3, InitialInterval: dur("5s"), MaxInterval: dur("1m"), Backoff: 2, NonRetryable: []string{"DLI.0001", "DLI.0002"}},
+			retry:    Retry{MaxAttempts: 1, InitialInterval: dur("5s"), MaxInterval: dur("1m"), Backoff: 2, NonRetryable: []string{"DLI.0001", "DLI.0002"}},
 			poll:     builtinPoll,
 			timeout:  dur("24h"),
 		},
@@ -508,7 +509,7 @@ func TestCompileDefaults(t *testing.T) {
 			name:     "non_retryable of the step replaces the defaults'",
 			defaults: "{retry: {non_retryable: [DLI.0001, DLI.0002]}}",
 			step:     "retry: {non_retryable: DLI.0003}",
-			retry:    Retry{MaxAttempts: 3, InitialInterval: dur("5s"), MaxInterval: dur("1m"), Backoff: 2, NonRetryable: []string{"DLI.0003"}},
+			retry:    Retry{MaxAttempts: 1, InitialInterval: dur("5s"), MaxInterval: dur("1m"), Backoff: 2, NonRetryable: []string{"DLI.0003"}},
 			poll:     builtinPoll,
 			timeout:  dur("24h"),
 		},
@@ -540,7 +541,7 @@ func TestCompileDefaults(t *testing.T) {
 			name:     "retry initial_interval above the built-in max_interval raises it",
 			defaults: "{}",
 			step:     "retry: {initial_interval: 2m}",
-			retry:    Retry{MaxAttempts: 3, InitialInterval: dur("2m"), MaxInterval: dur("2m"), Backoff: 2},
+			retry:    Retry{MaxAttempts: 1, InitialInterval: dur("2m"), MaxInterval: dur("2m"), Backoff: 2},
 			poll:     builtinPoll,
 			timeout:  dur("24h"),
 		},
@@ -631,9 +632,18 @@ func TestCompilePlan(t *testing.T) {
 	if plan.Pipeline != "daily-sales" || plan.Description != "Loads and aggregates the day's sales." {
 		t.Errorf("pipeline %q description %q", plan.Pipeline, plan.Description)
 	}
-	if plan.SpecHash != p.Hash() {
-		t.Errorf("spec hash %s, want %s", plan.SpecHash, p.Hash())
+	// The hash is of the plan, not the bytes: comments and layout do not
+	// change what runs, a changed step does.
+	if len(plan.SpecHash) != 64 {
+		t.Errorf("spec hash %q, want 64 hex digits", plan.SpecHash)
 	}
+	if again := compile(t, "# a comment\n"+fullSpec+"\n\n"); again.SpecHash != plan.SpecHash {
+		t.Errorf("a comment changed the hash: %s vs %s", again.SpecHash, plan.SpecHash)
+	}
+	if changed := compile(t, strings.Replace(fullSpec, "SELECT 1", "SELECT 2", 1)); changed.SpecHash == plan.SpecHash {
+		t.Error("changing a step's SQL did not change the hash")
+	}
+	_ = p
 	if want := (spec.Cloud{Region: "eu-west-101", ProjectID: "0123456789"}); !reflect.DeepEqual(plan.Cloud, want) {
 		t.Errorf("cloud %+v, want %+v", plan.Cloud, want)
 	}
@@ -649,6 +659,7 @@ func TestCompilePlan(t *testing.T) {
 			Retry:   Retry{MaxAttempts: 5, InitialInterval: dur("10s"), MaxInterval: dur("2m"), Backoff: 1.5, NonRetryable: []string{"DLI.0001"}},
 			Poll:    Poll{Interval: dur("5s"), MaxInterval: dur("1m")},
 			Timeout: dur("2h"),
+			RunOn:   "success", OnFailure: "fail",
 		},
 		{
 			ID:        "aggregate",
@@ -658,6 +669,7 @@ func TestCompilePlan(t *testing.T) {
 			Retry:     Retry{MaxAttempts: 2, InitialInterval: dur("10s"), MaxInterval: dur("2m"), Backoff: 1.5, NonRetryable: []string{"DLI.0001"}},
 			Poll:      Poll{Interval: dur("5s"), MaxInterval: dur("1m")},
 			Timeout:   dur("1h30m"),
+			RunOn:     "success", OnFailure: "fail",
 		},
 		{
 			ID:        "publish",
@@ -667,6 +679,7 @@ func TestCompilePlan(t *testing.T) {
 			Retry:     Retry{MaxAttempts: 5, InitialInterval: dur("10s"), MaxInterval: dur("2m"), Backoff: 1.5, NonRetryable: []string{"DLI.0001"}},
 			Poll:      Poll{Interval: dur("5s"), MaxInterval: dur("1m")},
 			Timeout:   dur("2h"),
+			RunOn:     "success", OnFailure: "fail",
 		},
 	}
 	for i, want := range wantSteps {
@@ -723,6 +736,8 @@ func TestPlanJSON(t *testing.T) {
 		"retry":      `{"max_attempts":5,"initial_interval":"10s","max_interval":"2m0s","backoff":1.5,"non_retryable":["DLI.0001"]}`,
 		"poll":       `{"interval":"5s","max_interval":"1m0s"}`,
 		"timeout":    `"2h0m0s"`,
+		"run_on":     `"success"`,
+		"on_failure": `"fail"`,
 		"depends_on": "", // absent: extract depends on nothing
 	}
 	for k, want := range fields {
@@ -829,10 +844,10 @@ func TestInputConvert(t *testing.T) {
 		{"date as string", TypeString, time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC), nil, "expected a string"},
 		{"list", TypeStringList, []any{"a", 1, true}, []string{"a", "1", "true"}, ""},
 		{"empty list", TypeStringList, []any{}, []string{}, ""},
-		{"list with a list", TypeStringList, []any{"a", []any{}}, nil, "every item must be a string, found []interface {}"},
+		{"list with a list", TypeStringList, []any{"a", []any{}}, nil, "every item must be a string, found a list"},
 		{"string as list", TypeStringList, "a", nil, "expected a list of strings"},
 		{"map", TypeStringMap, map[string]any{"a": "x", "b": 2, "c": 0.5, "d": true}, map[string]string{"a": "x", "b": "2", "c": "0.5", "d": "true"}, ""},
-		{"map with null", TypeStringMap, map[string]any{"a": nil}, nil, `value of "a" must be a string, found <nil>`},
+		{"map with null", TypeStringMap, map[string]any{"a": nil}, nil, `value of "a" must be a string, found nothing (null)`},
 		{"map with non-string keys", TypeStringMap, map[any]any{1: "a"}, nil, "expected a mapping of strings"},
 		{"list as map", TypeStringMap, []any{}, nil, "expected a mapping of strings"},
 	}
@@ -872,7 +887,7 @@ func TestKinds(t *testing.T) {
 	if _, ok := LookupKind("dli.sq"); ok {
 		t.Error("LookupKind(dli.sq) found a kind")
 	}
-	if got := kindNames(); !reflect.DeepEqual(got, []string{"dli.sql"}) {
+	if got := kindNames(); !reflect.DeepEqual(got, []string{"cdm.job", "dis.dump_task", "dis.stream", "dlf.job", "dli.flink_jar", "dli.flink_sql", "dli.spark", "dli.sql", "http", "lakeformation.job", "wait"}) {
 		t.Errorf("kindNames() = %v", got)
 	}
 	for typ, want := range map[InputType]string{TypeString: "a string", TypeStringList: "a list of strings", TypeStringMap: "a mapping of strings"} {

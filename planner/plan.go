@@ -5,7 +5,12 @@
 package planner
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/pipectl/pipectl/spec"
 )
@@ -16,14 +21,75 @@ const PlanVersion = 1
 
 // Plan is a compiled pipeline.
 type Plan struct {
-	Version     int        `json:"version"`
-	Pipeline    string     `json:"pipeline"`
-	Description string     `json:"description,omitempty"`
-	SpecHash    string     `json:"spec_hash"`
-	Cloud       spec.Cloud `json:"cloud"`
+	Version     int    `json:"version"`
+	Pipeline    string `json:"pipeline"`
+	Description string `json:"description,omitempty"`
+	// SpecHash identifies what the run executes: the SHA-256 of the plan
+	// itself (without this field), so reformatting or commenting the spec
+	// does not change it, while any change to what runs does.
+	SpecHash string     `json:"spec_hash"`
+	Source   string     `json:"source,omitempty"` // the spec's file name
+	Cloud    spec.Cloud `json:"cloud"`
+	// Params are the resolved parameter values, defaults and overrides.
+	Params map[string]any `json:"params,omitempty"`
+	// Env holds the values of the environment variables the spec opted
+	// into; they are in history in clear text, by the spec's choice.
+	Env map[string]string `json:"env,omitempty"`
+	// MaxParallel bounds how many steps run at once; 0 = no bound.
+	MaxParallel int       `json:"max_parallel,omitempty"`
+	Schedule    *Schedule `json:"schedule,omitempty"`
 	// Steps are in a stable topological order: every step comes after
 	// the steps it depends on, ties broken by position in the spec.
 	Steps []Step `json:"steps"`
+}
+
+// Schedule is a validated schedule.
+type Schedule struct {
+	// Cron is the expression as written: 5 fields, or 6 with seconds
+	// first as DataArts writes them, or a descriptor such as @daily.
+	Cron          string        `json:"cron"`
+	Timezone      string        `json:"timezone,omitempty"`
+	Start         *time.Time    `json:"start,omitempty"`
+	End           *time.Time    `json:"end,omitempty"`
+	Overlap       string        `json:"overlap"`
+	CatchupWindow spec.Duration `json:"catchup_window,omitempty"`
+	Paused        bool          `json:"paused,omitempty"`
+}
+
+// SrcPos is where something was written in the spec, so that errors found
+// while a run evaluates it point into the spec.
+type SrcPos struct {
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	Col  int    `json:"col,omitempty"`
+}
+
+// Pos returns the position for HCL.
+func (p SrcPos) Pos() hcl.Pos { return hcl.Pos{Line: max(p.Line, 1), Column: max(p.Col, 1)} }
+
+// Expr is a template and where it was written.
+type Expr struct {
+	Src string `json:"src"`
+	SrcPos
+}
+
+// ForEach fans a step out over a list.
+type ForEach struct {
+	// Items is a literal list; Expr a template giving one.
+	Items       []any `json:"items,omitempty"`
+	Expr        *Expr `json:"expr,omitempty"`
+	MaxParallel int   `json:"max_parallel,omitempty"`
+}
+
+func (p *Plan) hash() string {
+	q := *p
+	q.SpecHash = ""
+	b, err := json.Marshal(q)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // Step is one compiled step.
@@ -32,13 +98,26 @@ type Step struct {
 	Kind      string   `json:"kind"`
 	DependsOn []string `json:"depends_on,omitempty"`
 	// With is the kind's input, validated against its schema.
-	With    json.RawMessage `json:"with"`
-	Retry   Retry           `json:"retry"`
-	Poll    Poll            `json:"poll"`
-	Timeout spec.Duration   `json:"timeout"`
+	With json.RawMessage `json:"with"`
+	// Templates maps each top-level input whose value holds templates to
+	// where it was written; the workflow evaluates them when the step runs.
+	Templates map[string]SrcPos `json:"templates,omitempty"`
+	// If is the step's condition; nil means always.
+	If        *Expr         `json:"if,omitempty"`
+	ForEach   *ForEach      `json:"for_each,omitempty"`
+	RunOn     string        `json:"run_on"`
+	OnFailure string        `json:"on_failure"`
+	Retry     Retry         `json:"retry"`
+	Poll      Poll          `json:"poll"`
+	Timeout   spec.Duration `json:"timeout"`
 }
 
-// Retry is a step's resolved retry policy for its service calls.
+// Retry is a step's resolved retry policy. MaxAttempts is how many times
+// the step's job is run when the service reports it failed (DataArts'
+// retryTimes + 1), waiting InitialInterval × Backoff^n (capped at
+// MaxInterval) between runs. The same intervals space the retries of
+// transient service errors (429, 5xx, timeouts) within one run.
+// NonRetryable lists service error codes that fail the step at once.
 type Retry struct {
 	MaxAttempts     int           `json:"max_attempts"`
 	InitialInterval spec.Duration `json:"initial_interval"`

@@ -1,0 +1,118 @@
+package planner
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pipectl/pipectl/spec"
+)
+
+// params resolves every parameter's value: the override if given, else the
+// default. A parameter with neither is an error, as is an override of a
+// parameter the spec does not declare.
+func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[string]any {
+	out := map[string]any{}
+	names := make([]string, 0, len(p.Params))
+	for _, prm := range p.Params {
+		names = append(names, prm.Name)
+		if raw, ok := overrides[prm.Name]; ok {
+			v, err := ParseParam(prm.Type, raw)
+			if err != nil {
+				c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError,
+					Summary: fmt.Sprintf("Invalid value for parameter %q", prm.Name),
+					Detail:  fmt.Sprintf("--param %s=%s: %s.", prm.Name, raw, err), Subject: prm.Range.Ptr()})
+				continue
+			}
+			out[prm.Name] = v
+			continue
+		}
+		if prm.Default == nil {
+			c.errorf(prm.Range, "Parameter has no value", "Parameter %q has no default: give one with --param %s=VALUE.", prm.Name, prm.Name)
+			continue
+		}
+		out[prm.Name] = prm.Default.Raw
+	}
+	keys := make([]string, 0, len(overrides))
+	for k := range overrides {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !containsString(names, k) {
+			detail := fmt.Sprintf("The spec declares no parameter %q", k)
+			if sug := spec.Suggest(k, names); sug != "" {
+				detail += fmt.Sprintf("; did you mean %q?", sug)
+			} else if len(names) > 0 {
+				detail += "; it has: " + strings.Join(names, ", ") + "."
+			} else {
+				detail += "; it has none."
+			}
+			c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown parameter", Detail: detail})
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// ParseParam reads a command-line parameter value as the given type: a
+// string as is; a number or bool as written; a list or map as JSON.
+func ParseParam(t spec.ParamType, raw string) (any, error) {
+	switch t {
+	case spec.ParamNumber:
+		if i, err := strconv.ParseInt(raw, 10, 64); err == nil {
+			return i, nil
+		}
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", raw)
+		}
+		return f, nil
+	case spec.ParamBool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not true or false", raw)
+		}
+		return b, nil
+	case spec.ParamList:
+		var l []any
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			return nil, fmt.Errorf("a list parameter is given as a JSON list, such as [\"a\",\"b\"]")
+		}
+		return l, nil
+	case spec.ParamMap:
+		var m map[string]any
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			return nil, fmt.Errorf("a map parameter is given as a JSON object, such as {\"k\":\"v\"}")
+		}
+		return m, nil
+	}
+	return raw, nil
+}
+
+// env reads the environment variables the spec opted into.
+func (c *compiler) env(p *spec.Pipeline, lookup func(string) (string, bool)) map[string]string {
+	if len(p.Env) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for _, ref := range p.Env {
+		if lookup == nil {
+			out[ref.Name] = ""
+			continue
+		}
+		v, ok := lookup(ref.Name)
+		if !ok {
+			c.errorf(ref.Range, "Environment variable not set", "The spec reads env.%s, but %s is not set in the environment of this command.", ref.Name, ref.Name)
+			continue
+		}
+		out[ref.Name] = v
+	}
+	return out
+}
