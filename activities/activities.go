@@ -35,6 +35,9 @@ type StepRequest struct {
 	StepID  string          `json:"step_id"`
 	Kind    string          `json:"kind"`
 	Attempt int             `json:"attempt"`
+	// Item is the 1-based index of the for_each element this request is
+	// for; 0 for a step without for_each.
+	Item int `json:"item,omitempty"`
 	Cloud   spec.Cloud      `json:"cloud"`
 	With    json.RawMessage `json:"with"`
 	Poll    planner.Poll    `json:"poll"`
@@ -48,7 +51,11 @@ type StepRequest struct {
 // tag or in its name) so that a retried submit finds the job it already
 // created instead of starting a second one.
 func (r StepRequest) IdempotencyKey() string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d", r.RunKey, r.StepID, r.Attempt)))
+	in := fmt.Sprintf("%s\x00%s\x00%d", r.RunKey, r.StepID, r.Attempt)
+	if r.Item > 0 {
+		in += fmt.Sprintf("\x00%d", r.Item)
+	}
+	sum := sha256.Sum256([]byte(in))
 	return "pipectl-" + hex.EncodeToString(sum[:12])
 }
 

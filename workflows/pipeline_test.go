@@ -175,7 +175,7 @@ func TestPipelineFailureCancelsRunningStepsAndNamesTheStep(t *testing.T) {
 	want := map[string]StepState{"load": StepSucceeded, "left": StepFailed, "right": StepCancelled, "report": StepSkipped}
 	for id, w := range want {
 		if states[id] != w {
-			t.Errorf("step %s: %s, want %s", id, states[id], w)
+			t.Errorf("step %s: %s, want %s (%+v)", id, states[id], w, st.Steps)
 		}
 	}
 	// The running sibling's job is stopped; the failed one's is not (it

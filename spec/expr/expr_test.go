@@ -14,7 +14,7 @@ var start = hcl.Pos{Line: 7, Column: 12, Byte: 100}
 func scope() Scope {
 	return Scope{
 		Params: map[string]cty.Value{"region": cty.StringVal("eu"), "days": cty.NumberIntVal(3), "full": cty.True},
-		Steps:  map[string]map[string]string{"load": {"rows": "42", "table": "sales.orders"}},
+		Steps:  map[string]map[string]any{"load": {"rows": "42", "table": "sales.orders"}, "each": {"rows": []any{"1", "2"}}},
 		Run: Run{ID: "r1", Pipeline: "p", Attempt: 2,
 			LogicalTime: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), StartedTime: time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)},
 		Env: map[string]string{"TEAM": "bi"},
@@ -34,6 +34,7 @@ func TestEvalString(t *testing.T) {
 		{"$${not.a.ref}", "${not.a.ref}"},
 		{"jdbc://h/db?password=${secret.db_pw}", "jdbc://h/db?password=${secret.db_pw}"},
 		{"${timeadd(run.logical_time, \"24h\")}", "2026-03-02T00:00:00Z"},
+		{"${join(\"+\", steps.each.outputs.rows)}", "1+2"},
 	} {
 		got, diags := EvalString(tc.src, "s.yaml", start, scope())
 		if diags.HasErrors() {

@@ -26,8 +26,9 @@ type Run struct {
 // Scope is everything a template can see at one point of a run.
 type Scope struct {
 	Params map[string]cty.Value
-	// Steps holds the outputs of finished steps, by step id.
-	Steps map[string]map[string]string
+	// Steps holds the outputs of finished steps, by step id: strings, or
+	// lists of strings for a for_each step.
+	Steps map[string]map[string]any
 	Run   Run
 	// Item is the current for_each element, cty.NilVal outside one.
 	Item cty.Value
@@ -84,7 +85,11 @@ func (s Scope) EvalContext(secrets []string) *hcl.EvalContext {
 	for id, outs := range s.Steps {
 		o := map[string]cty.Value{}
 		for k, v := range outs {
-			o[k] = cty.StringVal(v)
+			cv, err := FromGo(v)
+			if err != nil {
+				cv = cty.DynamicVal
+			}
+			o[k] = cv
 		}
 		steps[id] = cty.ObjectVal(map[string]cty.Value{"outputs": objectOf(o)})
 	}

@@ -1,0 +1,212 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/pipectl/pipectl/planner"
+	"github.com/pipectl/pipectl/spec/expr"
+)
+
+// scope is what the step's templates can see now. item is the for_each
+// element, cty.NilVal outside one.
+func (r *run) scope(item cty.Value, attempt int) expr.Scope {
+	params := map[string]cty.Value{}
+	for k, v := range r.plan.Params {
+		cv, err := expr.FromGo(v)
+		if err == nil {
+			params[k] = cv
+		}
+	}
+	steps := map[string]map[string]any{}
+	for i := range r.status.Steps {
+		s := &r.status.Steps[i]
+		if s.Outputs != nil {
+			steps[s.ID] = s.Outputs
+		}
+	}
+	return expr.Scope{
+		Params: params,
+		Steps:  steps,
+		Run: expr.Run{
+			ID:          r.runID,
+			Pipeline:    r.plan.Pipeline,
+			LogicalTime: r.status.LogicalTime,
+			StartedTime: r.status.StartedAt,
+			Attempt:     attempt,
+		},
+		Item: item,
+		Env:  r.plan.Env,
+	}
+}
+
+// evalCondition evaluates a step's `if`.
+func (r *run) evalCondition(step planner.Step) (bool, error) {
+	if step.If == nil {
+		return true, nil
+	}
+	ok, diags := expr.EvalBool(step.If.Src, step.If.File, step.If.Pos(), r.scope(cty.NilVal, 0))
+	if diags.HasErrors() {
+		return false, fmt.Errorf("if: %s", diagText(diags))
+	}
+	return ok, nil
+}
+
+// evalItems returns a for_each step's elements.
+func (r *run) evalItems(step planner.Step) ([]cty.Value, error) {
+	fe := step.ForEach
+	if fe.Expr == nil {
+		items := make([]cty.Value, 0, len(fe.Items))
+		for _, it := range fe.Items {
+			v, err := expr.FromGo(it)
+			if err != nil {
+				return nil, fmt.Errorf("for_each: %w", err)
+			}
+			items = append(items, v)
+		}
+		return items, nil
+	}
+	v, diags := expr.Eval(fe.Expr.Src, fe.Expr.File, fe.Expr.Pos(), r.scope(cty.NilVal, 0))
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("for_each: %s", diagText(diags))
+	}
+	if v.IsNull() || !v.IsKnown() || !(v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType()) {
+		return nil, fmt.Errorf("for_each: gives %s, not a list", v.Type().FriendlyName())
+	}
+	var items []cty.Value
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		items = append(items, e)
+	}
+	return items, nil
+}
+
+// evalWith returns the step's input with every template evaluated. Secret
+// references stay placeholders, resolved by the activity.
+func (r *run) evalWith(step planner.Step, item cty.Value, attempt int) (json.RawMessage, error) {
+	if len(step.Templates) == 0 {
+		return step.With, nil
+	}
+	var with map[string]any
+	if err := json.Unmarshal(step.With, &with); err != nil {
+		return nil, fmt.Errorf("with: %w", err)
+	}
+	sc := r.scope(item, attempt)
+	keys := make([]string, 0, len(step.Templates))
+	for k := range step.Templates {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		pos := step.Templates[k]
+		v, err := evalValue(with[k], pos, sc)
+		if err != nil {
+			return nil, fmt.Errorf("with.%s: %w", k, err)
+		}
+		with[k] = v
+	}
+	return json.Marshal(with)
+}
+
+// evalValue evaluates the templates inside v (a decoded JSON value).
+func evalValue(v any, pos planner.SrcPos, sc expr.Scope) (any, error) {
+	switch x := v.(type) {
+	case string:
+		if !expr.HasTemplate(x) {
+			return x, nil
+		}
+		val, diags := expr.Eval(x, pos.File, pos.Pos(), sc)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("%s", diagText(diags))
+		}
+		if val.IsNull() {
+			return nil, nil
+		}
+		if val.Type() == cty.String {
+			return val.AsString(), nil
+		}
+		b, err := ctyjson.Marshal(val, val.Type())
+		if err != nil {
+			return nil, err
+		}
+		var out any
+		if err := json.Unmarshal(b, &out); err != nil {
+			return nil, err
+		}
+		return out, nil
+	case []any:
+		for i := range x {
+			e, err := evalValue(x[i], pos, sc)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = e
+		}
+		return x, nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			e, err := evalValue(x[k], pos, sc)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = e
+		}
+		return x, nil
+	}
+	return v, nil
+}
+
+// evalWait returns how long a wait step waits from now.
+func (r *run) evalWait(with json.RawMessage, now time.Time) (time.Duration, error) {
+	var in struct {
+		Duration string `json:"duration"`
+		Until    string `json:"until"`
+	}
+	if err := json.Unmarshal(with, &in); err != nil {
+		return 0, fmt.Errorf("wait: %w", err)
+	}
+	if in.Duration != "" {
+		d, err := time.ParseDuration(in.Duration)
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("wait: duration %q is not a duration", in.Duration)
+		}
+		return d, nil
+	}
+	t, err := time.Parse(time.RFC3339, in.Until)
+	if err != nil {
+		return 0, fmt.Errorf("wait: until %q is not an RFC 3339 time", in.Until)
+	}
+	return max(t.Sub(now), 0), nil
+}
+
+func diagText(diags hcl.Diagnostics) string {
+	var d *hcl.Diagnostic
+	for _, x := range diags {
+		if x.Severity == hcl.DiagError {
+			d = x
+			break
+		}
+	}
+	if d == nil {
+		return diags.Error()
+	}
+	msg := d.Summary
+	if d.Detail != "" {
+		msg += ": " + d.Detail
+	}
+	if d.Subject != nil {
+		msg = fmt.Sprintf("%s:%d:%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, msg)
+	}
+	return msg
+}

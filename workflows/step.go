@@ -1,0 +1,340 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/pipectl/pipectl/activities"
+	"github.com/pipectl/pipectl/planner"
+)
+
+// How long one service call may take, how long a cancel may keep trying,
+// and how many times a transient service error is retried within one run
+// of a job: a stop request must not hang a finished pipeline for long, and
+// a service that keeps failing should fail the step, not stall it.
+const (
+	callTimeout       = time.Minute
+	cancelTimeout     = 10 * time.Minute
+	transientAttempts = 10
+)
+
+func (r *run) startStep(ctx workflow.Context, i int, done workflow.Channel) {
+	st := &r.status.Steps[i]
+	st.State = StepRunning
+	st.StartedAt, st.EndedAt = workflow.Now(ctx), time.Time{}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		outputs, err := r.runStep(ctx, r.plan.Steps[i], st)
+		st.EndedAt = workflow.Now(ctx)
+		switch {
+		case err == nil:
+			st.State = StepSucceeded
+			st.Outputs = outputs
+		case temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled):
+			st.State = StepCancelled
+			st.Error = "cancelled"
+		default:
+			st.State = StepFailed
+			st.Error = describe(err)
+		}
+		done.Send(ctx, stepDone{index: i, err: err})
+	})
+}
+
+// runStep runs one step to its end: a wait, a single job, or one job per
+// for_each element.
+func (r *run) runStep(ctx workflow.Context, step planner.Step, st *StepStatus) (map[string]any, error) {
+	if step.Kind == "wait" {
+		with, err := r.evalWith(step, cty.NilVal, 1)
+		if err != nil {
+			return nil, err
+		}
+		d, err := r.evalWait(with, workflow.Now(ctx))
+		if err != nil {
+			return nil, err
+		}
+		return nil, workflow.Sleep(ctx, d)
+	}
+	if step.ForEach == nil {
+		res, err := r.runJob(ctx, step, st, cty.NilVal, 0)
+		if err != nil {
+			return nil, err
+		}
+		return stringMap(res.Outputs), nil
+	}
+	items, err := r.evalItems(step)
+	if err != nil {
+		return nil, err
+	}
+	return r.runItems(ctx, step, st, items)
+}
+
+// runItems runs one job per element, at most MaxParallel at once, and
+// collects each output as a list in element order. The first failure
+// cancels the elements still running.
+func (r *run) runItems(ctx workflow.Context, step planner.Step, st *StepStatus, items []cty.Value) (map[string]any, error) {
+	st.Items, st.ItemsDone = len(items), 0
+	ctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	limit := step.ForEach.MaxParallel
+	if limit <= 0 {
+		limit = len(items)
+	}
+	results := make([]*activities.Result, len(items))
+	var firstErr error
+	done := workflow.NewChannel(ctx)
+	running, next := 0, 0
+	for next < len(items) || running > 0 {
+		for firstErr == nil && running < limit && next < len(items) {
+			n := next
+			next++
+			running++
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				res, err := r.runJob(ctx, step, st, items[n], n+1)
+				results[n] = res
+				done.Send(ctx, err)
+			})
+		}
+		if running == 0 {
+			break
+		}
+		var err error
+		done.Receive(ctx, &err)
+		running--
+		if err != nil && firstErr == nil {
+			firstErr = err
+			cancel()
+		} else if err == nil {
+			st.ItemsDone++
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	outputs := map[string]any{}
+	for n, res := range results {
+		for k, v := range res.Outputs {
+			list, _ := outputs[k].([]any)
+			if list == nil {
+				list = make([]any, len(items))
+			}
+			list[n] = v
+			outputs[k] = list
+		}
+	}
+	return outputs, nil
+}
+
+// runJob runs the step's job for one element (item 0: no for_each),
+// re-running it after the service reports it failed, up to the step's
+// retry.max_attempts.
+func (r *run) runJob(ctx workflow.Context, step planner.Step, st *StepStatus, item cty.Value, itemIndex int) (*activities.Result, error) {
+	deadline := workflow.Now(ctx).Add(time.Duration(step.Timeout))
+	for attempt := 1; ; attempt++ {
+		st.Attempt = max(st.Attempt, attempt)
+		res, err := r.runAttempt(ctx, step, st, item, itemIndex, attempt, deadline)
+		if err == nil || attempt >= step.Retry.MaxAttempts || !jobFailed(err) || ctx.Err() != nil {
+			return res, err
+		}
+		wait := retryDelay(step.Retry, attempt)
+		if workflow.Now(ctx).Add(wait).After(deadline) {
+			return nil, err
+		}
+		workflow.GetLogger(ctx).Info("job failed; running it again", "step", step.ID, "attempt", attempt+1, "after", wait, "error", describe(err))
+		if serr := workflow.Sleep(ctx, wait); serr != nil {
+			return nil, serr
+		}
+	}
+}
+
+func retryDelay(r planner.Retry, attempt int) time.Duration {
+	d := time.Duration(r.InitialInterval)
+	for i := 1; i < attempt; i++ {
+		d = time.Duration(float64(d) * max(r.Backoff, 1))
+		if r.MaxInterval > 0 && d > time.Duration(r.MaxInterval) {
+			return time.Duration(r.MaxInterval)
+		}
+	}
+	return d
+}
+
+// jobFailed reports whether err is the service saying the job failed, the
+// one error a re-run can cure.
+func jobFailed(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == activities.ErrJobFailed
+}
+
+// runAttempt submits one job and waits for it. Whenever a started job is
+// abandoned (the step is cancelled or runs out of time) it is stopped.
+func (r *run) runAttempt(ctx workflow.Context, step planner.Step, st *StepStatus, item cty.Value, itemIndex, attempt int, deadline time.Time) (*activities.Result, error) {
+	with, err := r.evalWith(step, item, attempt)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrRequestRejected, nil)
+	}
+	req := activities.StepRequest{
+		Pipeline: r.plan.Pipeline,
+		RunKey:   r.runKey,
+		StepID:   step.ID,
+		Kind:     step.Kind,
+		Attempt:  attempt,
+		Item:     itemIndex,
+		Cloud:    r.plan.Cloud,
+		With:     with,
+		Poll:     step.Poll,
+	}
+	var job *activities.Job
+	err = workflow.ExecuteActivity(r.callOptions(ctx, step, deadline), activities.SubmitName(step.Kind), req).Get(ctx, &job)
+	if err != nil {
+		if abandoned(ctx, err) {
+			r.cancelJob(ctx, step, req, st)
+		}
+		return nil, err
+	}
+	st.JobID = job.ID
+	req.Job = job
+	var res activities.Result
+	err = workflow.ExecuteActivity(r.waitOptions(ctx, step, deadline), activities.WaitName(step.Kind), req).Get(ctx, &res)
+	if err != nil {
+		if abandoned(ctx, err) {
+			r.cancelJob(ctx, step, req, st)
+		}
+		return nil, err
+	}
+	return &res, nil
+}
+
+// callOptions are for submit: one service call, its transient failures
+// retried with the step's intervals.
+func (r *run) callOptions(ctx workflow.Context, step planner.Step, deadline time.Time) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    callTimeout,
+		ScheduleToCloseTimeout: max(deadline.Sub(workflow.Now(ctx)), time.Second),
+		WaitForCancellation:    true,
+		RetryPolicy:            retryPolicy(step.Retry),
+	})
+}
+
+// waitOptions make Temporal poll: each attempt checks the job once and a
+// running job answers with a retryable error carrying the next poll delay.
+// The step's timeout is the schedule-to-close timeout, so a job that runs
+// too long fails the step however many polls it took. A cancelled wait is
+// not waited for: it only reads a status, and the job is stopped by the
+// cancel activity that follows.
+func (r *run) waitOptions(ctx workflow.Context, step planner.Step, deadline time.Time) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    callTimeout,
+		ScheduleToCloseTimeout: max(deadline.Sub(workflow.Now(ctx)), time.Second),
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Duration(step.Poll.Interval),
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Duration(step.Poll.MaxInterval),
+			MaximumAttempts:        maxPolls(step),
+			NonRetryableErrorTypes: append(activities.NonRetryable(), step.Retry.NonRetryable...),
+		},
+	})
+}
+
+// maxPolls bounds the polls; the step's timeout bounds them first. The
+// bound only keeps a clock-skipping test environment from polling forever.
+func maxPolls(step planner.Step) int32 {
+	n := int64(step.Timeout)/int64(max(step.Poll.Interval, 1)) + 10
+	return int32(min(n, 1<<31-1))
+}
+
+func retryPolicy(r planner.Retry) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Duration(r.InitialInterval),
+		BackoffCoefficient:     max(r.Backoff, 1),
+		MaximumInterval:        time.Duration(r.MaxInterval),
+		MaximumAttempts:        transientAttempts,
+		NonRetryableErrorTypes: append(activities.NonRetryable(), r.NonRetryable...),
+	}
+}
+
+// cancelJob stops the step's external job. It runs in a disconnected
+// context: the step's own context is usually cancelled by then.
+func (r *run) cancelJob(ctx workflow.Context, step planner.Step, req activities.StepRequest, st *StepStatus) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    callTimeout,
+		ScheduleToCloseTimeout: cancelTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: activities.NonRetryable(),
+		},
+	})
+	if err := workflow.ExecuteActivity(dctx, activities.CancelName(step.Kind), req).Get(dctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("could not stop the job of an abandoned step", "step", step.ID, "error", describe(err))
+		st.CancelError = describe(err)
+	}
+}
+
+// abandoned reports whether err means the step gave up on a job that may
+// still run: the step was cancelled or ran out of time.
+func abandoned(ctx workflow.Context, err error) bool {
+	return ctx.Err() != nil || temporal.IsCanceledError(err) || timedOut(err)
+}
+
+// timedOut reports whether the step ran out of time: an activity timeout,
+// or polling that stopped because the next poll would pass the step's
+// deadline (the last error is then "still running").
+func timedOut(err error) bool {
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return true
+	}
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == activities.ErrStillRunning
+}
+
+// describe returns the message of the innermost meaningful error: the
+// service's words, not the activity envelope around them.
+func describe(err error) string {
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		msg := "timed out (" + timeoutName(te) + ")"
+		var app *temporal.ApplicationError
+		if errors.As(te.Unwrap(), &app) {
+			msg += "; last error: " + app.Message()
+		}
+		return msg
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		if app.Type() == activities.ErrStillRunning {
+			return "timed out (the step's timeout elapsed): " + app.Message()
+		}
+		return app.Message()
+	}
+	if temporal.IsCanceledError(err) {
+		return "cancelled"
+	}
+	return err.Error()
+}
+
+func timeoutName(te *temporal.TimeoutError) string {
+	switch te.TimeoutType().String() {
+	case "ScheduleToClose":
+		return "the step's timeout elapsed"
+	case "StartToClose":
+		return "a service call took too long"
+	}
+	return te.TimeoutType().String()
+}
+
+func stringMap(m map[string]string) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
