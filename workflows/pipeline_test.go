@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -30,36 +31,74 @@ type fakeService struct {
 	// polls is how many waits report "running" before the job ends; a
 	// negative count runs forever.
 	polls map[string]int
-	// fail makes a step's job end FAILED with this message.
-	fail map[string]string
+	// fail makes a step's job end FAILED with this message; failTimes,
+	// when set, only for its first N jobs.
+	fail      map[string]string
+	failTimes map[string]int
 
 	submitted []string // step ids, in submit order
 	finished  []string // step ids, in the order their jobs finished
 	waits     map[string]int
+	polled    map[string]int // waits of the current job, by job id
 	cancelled []string
+	failed    map[string]int
+	with      map[string][]map[string]any // inputs each step was submitted with
+	keys      map[string][]string         // idempotency keys, by step
+
+	running    map[string]int // jobs running now, by step
+	maxRunning map[string]int
+	total      int // jobs running now
+	peak       int
 }
 
 func newFakeService() *fakeService {
-	return &fakeService{polls: map[string]int{}, fail: map[string]string{}, waits: map[string]int{}}
+	return &fakeService{polls: map[string]int{}, fail: map[string]string{}, failTimes: map[string]int{}, waits: map[string]int{},
+		polled: map[string]int{}, failed: map[string]int{}, with: map[string][]map[string]any{}, keys: map[string][]string{},
+		running: map[string]int{}, maxRunning: map[string]int{}}
 }
 
 func (f *fakeService) submit(_ context.Context, req activities.StepRequest) (*activities.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.submitted = append(f.submitted, req.StepID)
-	return &activities.Job{ID: "job-" + req.StepID, ProjectID: req.Cloud.ProjectID}, nil
+	var in map[string]any
+	_ = json.Unmarshal(req.With, &in)
+	f.with[req.StepID] = append(f.with[req.StepID], in)
+	f.keys[req.StepID] = append(f.keys[req.StepID], req.IdempotencyKey())
+	f.running[req.StepID]++
+	f.maxRunning[req.StepID] = max(f.maxRunning[req.StepID], f.running[req.StepID])
+	f.total++
+	f.peak = max(f.peak, f.total)
+	id := "job-" + req.StepID
+	if req.Item > 0 {
+		id += fmt.Sprintf("-%d", req.Item)
+	}
+	if req.Attempt > 1 {
+		id += fmt.Sprintf("-a%d", req.Attempt)
+	}
+	return &activities.Job{ID: id, ProjectID: req.Cloud.ProjectID}, nil
+}
+
+func (f *fakeService) ended(step string) {
+	f.running[step]--
+	f.total--
 }
 
 func (f *fakeService) wait(ctx context.Context, req activities.StepRequest) (*activities.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.waits[req.StepID]++
-	if n := f.polls[req.StepID]; n < 0 || f.waits[req.StepID] <= n {
+	f.polled[req.Job.ID]++
+	if n := f.polls[req.StepID]; n < 0 || f.polled[req.Job.ID] <= n {
 		return nil, activities.StillRunning(activities.Progress{JobID: req.Job.ID, State: "RUNNING"},
 			activities.NextPoll(req.Poll, activity.GetInfo(ctx).Attempt))
 	}
+	f.ended(req.StepID)
 	if msg, ok := f.fail[req.StepID]; ok {
-		return nil, activities.JobFailed(req.Job.ID, "FAILED", msg)
+		if limit, limited := f.failTimes[req.StepID]; !limited || f.failed[req.StepID] < limit {
+			f.failed[req.StepID]++
+			return nil, activities.JobFailed(req.Job.ID, "FAILED", msg)
+		}
 	}
 	f.finished = append(f.finished, req.StepID)
 	return &activities.Result{State: "FINISHED", Outputs: map[string]string{"job_id": req.Job.ID}}, nil
@@ -69,10 +108,37 @@ func (f *fakeService) cancel(_ context.Context, req activities.StepRequest) erro
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if req.Job == nil {
-		return errors.New("cancel without a job handle")
+		// Submit was interrupted: find the job by its idempotency key,
+		// as the real activities do.
+		if !slices.Contains(f.keys[req.StepID], req.IdempotencyKey()) {
+			return nil // never created
+		}
 	}
+	f.ended(req.StepID)
 	f.cancelled = append(f.cancelled, req.StepID)
 	return nil
+}
+
+func (f *fakeService) withOf(step string) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.with[step]) == 0 {
+		return nil
+	}
+	return f.with[step][0]
+}
+
+// sqlOf returns the SQL of every job the step submitted, in item order.
+func (f *fakeService) sqlOf(step string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, w := range f.with[step] {
+		s, _ := w["sql"].(string)
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func newEnv(t *testing.T, f *fakeService) *testsuite.TestWorkflowEnvironment {
@@ -92,7 +158,7 @@ func diamond() planner.Plan {
 		return planner.Step{
 			ID: id, Kind: "dli.sql", DependsOn: deps,
 			With:    json.RawMessage(`{"sql":"select 1"}`),
-			Retry:   planner.Retry{MaxAttempts: 3, InitialInterval: spec.Duration(time.Second), MaxInterval: spec.Duration(time.Minute), Backoff: 2},
+			Retry:   planner.Retry{MaxAttempts: 1, InitialInterval: spec.Duration(time.Second), MaxInterval: spec.Duration(time.Minute), Backoff: 2},
 			Poll:    planner.Poll{Interval: spec.Duration(time.Second), MaxInterval: spec.Duration(8 * time.Second)},
 			Timeout: spec.Duration(time.Hour),
 		}
