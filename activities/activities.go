@@ -31,16 +31,16 @@ type StepRequest struct {
 	Pipeline string `json:"pipeline"`
 	// RunKey identifies the run (workflow id and run id); with the step id
 	// and attempt it makes the idempotency key of the external job.
-	RunKey  string          `json:"run_key"`
-	StepID  string          `json:"step_id"`
-	Kind    string          `json:"kind"`
-	Attempt int             `json:"attempt"`
+	RunKey  string `json:"run_key"`
+	StepID  string `json:"step_id"`
+	Kind    string `json:"kind"`
+	Attempt int    `json:"attempt"`
 	// Item is the 1-based index of the for_each element this request is
 	// for; 0 for a step without for_each.
-	Item int `json:"item,omitempty"`
-	Cloud   spec.Cloud      `json:"cloud"`
-	With    json.RawMessage `json:"with"`
-	Poll    planner.Poll    `json:"poll"`
+	Item  int             `json:"item,omitempty"`
+	Cloud spec.Cloud      `json:"cloud"`
+	With  json.RawMessage `json:"with"`
+	Poll  planner.Poll    `json:"poll"`
 	// Job is set for wait and cancel: the handle submit returned. Cancel
 	// may get an empty one when submit was interrupted; it then finds the
 	// job by its idempotency key.

@@ -269,10 +269,30 @@ func TestIdempotencyKey(t *testing.T) {
 	assert.Len(t, seen, 5)
 }
 
+func TestIdempotencyKeyForEachItem(t *testing.T) {
+	base := activities.StepRequest{RunKey: "wf-1/run-1", StepID: "load", Attempt: 1}
+	// A step without for_each keeps the key it always had.
+	zero := base
+	zero.Item = 0
+	assert.Equal(t, "pipectl-da4865bec395d7630f636a78", zero.IdempotencyKey())
+
+	one, two := base, base
+	one.Item, two.Item = 1, 2
+	assert.Regexp(t, regexp.MustCompile(`^pipectl-[0-9a-f]{24}$`), one.IdempotencyKey())
+	assert.NotEqual(t, base.IdempotencyKey(), one.IdempotencyKey())
+	assert.NotEqual(t, one.IdempotencyKey(), two.IdempotencyKey())
+	assert.Equal(t, one.IdempotencyKey(), one.IdempotencyKey())
+	// Item 1 of attempt 2 is not item 2 of attempt 1, and so on.
+	a2 := one
+	a2.Attempt = 2
+	assert.NotEqual(t, a2.IdempotencyKey(), two.IdempotencyKey())
+	assert.NotEqual(t, a2.IdempotencyKey(), one.IdempotencyKey())
+}
+
 func TestStepRequestJSON(t *testing.T) {
 	// Requests cross Temporal as JSON; nothing may be lost on the way.
 	req := activities.StepRequest{
-		Pipeline: "nightly", RunKey: "wf/run", StepID: "load", Kind: "dli.sql", Attempt: 3,
+		Pipeline: "nightly", RunKey: "wf/run", StepID: "load", Kind: "dli.sql", Attempt: 3, Item: 2,
 		Cloud: spec.Cloud{Region: "ap-southeast-1", ProjectID: "p1"},
 		With:  json.RawMessage(`{"sql":"select 1"}`),
 		Poll:  poll(2*time.Second, 30*time.Second),

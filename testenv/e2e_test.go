@@ -79,7 +79,7 @@ func compileDemo(t *testing.T) *planner.Plan {
 }
 
 // jobsByStep maps each step of plan to the emulator's DLI jobs running its
-// SQL.
+// SQL, recognised by its first line (the rest may hold templates).
 func jobsByStep(t *testing.T, plan *planner.Plan, em *emulator.Emulator) map[string][]emulator.DLIJob {
 	t.Helper()
 	out := map[string][]emulator.DLIJob{}
@@ -88,8 +88,9 @@ func jobsByStep(t *testing.T, plan *planner.Plan, em *emulator.Emulator) map[str
 		if err := json.Unmarshal(s.With, &in); err != nil {
 			t.Fatal(err)
 		}
+		first, _, _ := strings.Cut(in.SQL, "\n")
 		for _, j := range em.DLIJobs() {
-			if j.SQL == in.SQL {
+			if strings.HasPrefix(j.SQL, first+"\n") {
 				out[s.ID] = append(out[s.ID], j)
 			}
 		}
@@ -111,6 +112,14 @@ func TestDemoPipelineEndToEnd(t *testing.T) {
 		t.Errorf("no success line in output")
 	}
 	jobs := jobsByStep(t, plan, st.Emulator)
+	// Templates were evaluated in the run: yesterday's date and the param.
+	yesterday := time.Now().UTC().Add(-24 * time.Hour).Format("2006-01-02")
+	if sql := jobs["load_orders"][0].SQL; !strings.Contains(sql, "order_date = '"+yesterday+"'") {
+		t.Errorf("load_orders SQL has no date of yesterday (%s):\n%s", yesterday, sql)
+	}
+	if sql := jobs["top_customers"][0].SQL; !strings.Contains(sql, "LIMIT 100") {
+		t.Errorf("top_customers SQL did not get the top_n param:\n%s", sql)
+	}
 	for _, s := range plan.Steps {
 		js := jobs[s.ID]
 		if len(js) != 1 {
@@ -160,11 +169,13 @@ func TestFailingJobFailsTheRunNamingTheStep(t *testing.T) {
 		t.Fatalf("apply exited %d, want 1", code)
 	}
 	jobs := jobsByStep(t, plan, st.Emulator)
+	// retry.max_attempts: 2 runs the failed job once more, then gives up.
 	failed := jobs["top_customers"]
-	if len(failed) != 1 || failed[0].Status != "FAILED" {
-		t.Fatalf("top_customers jobs: %+v", failed)
+	if len(failed) != 2 || failed[0].Status != "FAILED" || failed[1].Status != "FAILED" || failed[0].Tags["pipectl-key"] == failed[1].Tags["pipectl-key"] {
+		t.Fatalf("top_customers jobs: %+v, want two FAILED runs with their own keys", failed)
 	}
-	want := "step top_customers (job " + failed[0].ID + ") failed: job " + failed[0].ID + " ended FAILED: " + msg
+	last := failed[1]
+	want := "step top_customers (job " + last.ID + ") failed: job " + last.ID + " ended FAILED: " + msg
 	if !strings.Contains(stderr, want) {
 		t.Errorf("output does not name the step and the service's message; want a line with\n%s", want)
 	}

@@ -86,7 +86,7 @@ func TestTokenTransport(t *testing.T) {
 }
 
 func TestTokenTransportAgainstEmulator(t *testing.T) {
-	srv := httptest.NewServer(emulator.New(emulator.Options{}).Handler(emulator.DLI))
+	srv := httptest.NewServer(emulator.New(emulator.Options{AcceptAnyToken: true, DisableRateLimits: true}).Handler(emulator.DLI))
 	defer srv.Close()
 	get := func(hc *http.Client) int {
 		resp, err := hc.Get(srv.URL + "/v1.0/p/jobs")
@@ -132,7 +132,14 @@ type iamFixture struct {
 func newIAM(t *testing.T) *iamFixture {
 	t.Helper()
 	f := &iamFixture{clock: &fakeClock{t: t0}}
-	f.emu = emulator.New(emulator.Options{Now: f.clock.Now})
+	f.emu = emulator.New(emulator.Options{
+		Now: f.clock.Now,
+		Users: []emulator.User{
+			{Name: "alice", Domain: "acme", Password: "pa55word"},
+			{Name: "bob", Domain: "acme", Password: secretText},
+		},
+		DisableRateLimits: true,
+	})
 	iam := f.emu.Handler(emulator.IAM)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -262,6 +269,20 @@ func TestPasswordTokenSourceRejected(t *testing.T) {
 	assert.Equal(t, 2, f.iamCalls())
 }
 
+func TestPasswordTokenSourceWrongPassword(t *testing.T) {
+	f := newIAM(t)
+	src := f.source()
+	src.Password = cloudapi.NewSecret("not-the-password")
+	_, err := src.Token(context.Background())
+	var apiErr *cloudapi.Error
+	require.True(t, errors.As(err, &apiErr), "%T %v", err, err)
+	assert.Equal(t, 401, apiErr.Status)
+	assert.Equal(t, "IAM.0101", apiErr.Code)
+	assert.Equal(t, "IAM get token: HTTP 401 IAM.0101: The username or password is wrong.", apiErr.Error())
+	assert.False(t, apiErr.Retryable())
+	assert.NotContains(t, err.Error(), "not-the-password")
+}
+
 func TestPasswordTokenSourceNoExpiry(t *testing.T) {
 	// Without expires_at a token is taken to last the documented 24 hours.
 	clock := &fakeClock{t: t0}
@@ -344,7 +365,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 	// A source that has fetched and cached a token.
 	f := newIAM(t)
 	src := f.source()
-	src.Password = cloudapi.NewSecret(secretText)
+	src.User, src.Password = "bob", cloudapi.NewSecret(secretText)
 	cached, err := src.Token(context.Background())
 	require.NoError(t, err)
 
