@@ -157,7 +157,7 @@ func TestStatusProgression(t *testing.T) {
 
 func TestDefaultJobDuration(t *testing.T) {
 	clock := &fakeClock{t: t0}
-	emu := emulator.New(emulator.Options{Now: clock.Now})
+	emu := emulator.New(emulator.Options{Now: clock.Now, AcceptAnyToken: true})
 	srv := httptest.NewServer(iamAndDLI(emu))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, emu: emu, srv: srv, clock: clock}

@@ -8,6 +8,12 @@
 // Each service lives in its own files and registers its routes in New;
 // state is held per Emulator behind one mutex, and job progress is derived
 // from the injected clock when read, so tests never sleep.
+//
+// Around the services sit what the real API gateway does: authentication
+// (IAM tokens the emulator issued, or AK/SK signatures; iam.go), the
+// documented rate limits (limits.go), and, on request, injected faults
+// (faults.go). AdminHandler serves introspection and runtime control, and
+// Options.StateFile persists the state across restarts (state.go).
 package emulator
 
 import (
@@ -22,7 +28,9 @@ import (
 	"time"
 )
 
-// Options configure an Emulator. The zero value is usable.
+// Options configure an Emulator. The zero value is usable: it accepts the
+// dev credentials (DevUserName/DevDomain/DevPassword, DevAK/DevSK),
+// enforces the documented rate limits and injects no faults.
 type Options struct {
 	// JobDuration is how long a DLI SQL job takes from submit to FINISHED
 	// when no rule says otherwise (default 1s).
@@ -30,6 +38,57 @@ type Options struct {
 	// Now is the clock (default time.Now); tests may inject a fake clock.
 	Now    func() time.Time
 	Logger *slog.Logger // optional; nil = discard
+
+	// Users may obtain tokens from IAM (POST /v3/auth/tokens) with their
+	// password; nil = the dev user only.
+	Users []User
+	// AccessKeys are accepted on AK/SK-signed requests; nil = the dev key
+	// only.
+	AccessKeys []AccessKey
+	// AcceptAnyToken accepts any non-empty X-Auth-Token, issued or not,
+	// for tests that send a fixed token without logging in. AK/SK
+	// signatures are verified regardless.
+	AcceptAnyToken bool
+	// ProjectID is the project ID of tokens scoped by project name; ""
+	// derives a stable ID from the name.
+	ProjectID string
+
+	// DisableRateLimits turns the documented per-API rate limits off, for
+	// tests and benchmarks that call faster than a real user may.
+	DisableRateLimits bool
+	// RateLimitScale multiplies every documented limit; 0 means 1. A demo
+	// can use 0.05 to make 429s easy to provoke.
+	RateLimitScale float64
+
+	// FaultSeed seeds the random choice of which requests injected faults
+	// hit (0 means 1), so a failing run reproduces.
+	FaultSeed uint64
+
+	// StateFile, when set, holds the emulator's state (every service's
+	// resources, rules, IAM tokens): New loads it if it exists, and Save
+	// and the end of Start's context write it.
+	StateFile string
+}
+
+// Credentials of the dev stack and `pipectl emulator`, accepted by default.
+const (
+	DevUserName = "pipectl-dev"
+	DevDomain   = "pipectl-dev"
+	DevPassword = "pipectl-dev"
+	DevAK       = "PIPECTLDEVAK000000000"
+	DevSK       = "pipectl-dev-sk"
+)
+
+// User is an IAM user that may log in with a password.
+type User struct {
+	Name, Domain, Password string
+}
+
+// AccessKey is an AK/SK pair. With a SecurityToken it is a temporary key:
+// its requests must carry that token, signed, as X-Security-Token.
+type AccessKey struct {
+	AK, SK        string
+	SecurityToken string
 }
 
 // Names of the emulated services.
@@ -42,6 +101,9 @@ const (
 	DLF           = "dlf"
 )
 
+// Admin names the admin API in Start's ports and URLs; it is not a service.
+const Admin = "admin"
+
 // Services lists every emulated service, in a stable order.
 func Services() []string { return []string{IAM, CDM, DIS, DLI, LakeFormation, DLF} }
 
@@ -51,27 +113,77 @@ type Emulator struct {
 	jobDuration time.Duration
 	log         *slog.Logger
 	muxes       map[string]*http.ServeMux
+	admin       http.Handler
 
-	mu    sync.Mutex
-	calls map[string]int // per route pattern
-	rules []Rule
-	dli   dliState
-	cdm   cdmState
-	dis   disState
-	flink flinkState
-	spark sparkState
-	lf    lfState
-	dlf   dlfState
+	// Credentials, fixed at New.
+	users      []User
+	accessKeys map[string]AccessKey
+	anyToken   bool
+	projectID  string
+
+	stateFile string
+	loadErr   error          // the state file could not be loaded: never save over it
+	saveMu    sync.Mutex     // one writer of the state file at a time
+	running   sync.WaitGroup // Starts not yet shut down (see Wait)
+
+	mu      sync.Mutex
+	calls   map[string]int // per route pattern
+	rules   []Rule
+	iam     iamState
+	limits  limiter
+	faults  faultState
+	dumpers map[string]map[string]func() any // service -> name -> dump
+	dli     dliState
+	cdm     cdmState
+	dis     disState
+	flink   flinkState
+	spark   sparkState
+	lf      lfState
+	dlf     dlfState
 }
 
-// New returns an emulator with no jobs and no rules.
+// New returns an emulator with no jobs and no rules, or with the state in
+// Options.StateFile when that exists. A state file that cannot be loaded
+// is logged and left alone (Save refuses to overwrite it); Open returns
+// the error instead.
 func New(opts Options) *Emulator {
+	e, err := Open(opts)
+	if err != nil {
+		e = newEmulator(opts)
+		e.loadErr = err
+		e.log.Error("emulator: state file not loaded; starting empty and never saving over it",
+			"file", opts.StateFile, "err", err)
+	}
+	return e
+}
+
+// Open is New, failing when Options.StateFile exists but cannot be loaded.
+func Open(opts Options) (*Emulator, error) {
+	e := newEmulator(opts)
+	if e.stateFile != "" {
+		if err := e.load(); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+func newEmulator(opts Options) *Emulator {
 	e := &Emulator{
 		now:         opts.Now,
 		jobDuration: opts.JobDuration,
 		log:         opts.Logger,
 		muxes:       map[string]*http.ServeMux{},
+		users:       opts.Users,
+		accessKeys:  map[string]AccessKey{},
+		anyToken:    opts.AcceptAnyToken,
+		projectID:   opts.ProjectID,
+		stateFile:   opts.StateFile,
 		calls:       map[string]int{},
+		iam:         iamState{Tokens: map[string]iamToken{}},
+		limits:      newLimiter(!opts.DisableRateLimits, opts.RateLimitScale),
+		faults:      newFaultState(opts.FaultSeed),
+		dumpers:     map[string]map[string]func() any{},
 		dli:         newDLIState(),
 	}
 	if e.now == nil {
@@ -82,6 +194,16 @@ func New(opts Options) *Emulator {
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.users == nil {
+		e.users = []User{{Name: DevUserName, Domain: DevDomain, Password: DevPassword}}
+	}
+	keys := opts.AccessKeys
+	if keys == nil {
+		keys = []AccessKey{{AK: DevAK, SK: DevSK}}
+	}
+	for _, k := range keys {
+		e.accessKeys[k.AK] = k
 	}
 	for _, s := range Services() {
 		e.muxes[s] = http.NewServeMux()
@@ -94,6 +216,8 @@ func New(opts Options) *Emulator {
 	e.registerDLISpark()
 	e.registerLakeFormation()
 	e.registerDLF()
+	e.addDumper(DLI, "sql_jobs", func() any { return e.DLIJobs() })
+	e.admin = e.adminHandler()
 	return e
 }
 
@@ -137,11 +261,13 @@ func (e *Emulator) Calls() map[string]int {
 
 // route registers an authenticated route of a service; pattern is a
 // ServeMux pattern with a method, which with the service name is the Calls
-// key.
+// key. A request passes, in order: call counting, injected faults (see
+// AddFault), authentication (an IAM token or an AK/SK signature, iam.go),
+// the route's rate limit (limits.go), then h.
 func (e *Emulator) route(service, pattern string, h http.HandlerFunc) {
+	limitKey := service + " " + normalizeRoute(pattern)
 	e.publicRoute(service, pattern, func(w http.ResponseWriter, r *http.Request) {
-		if !authenticated(r) {
-			writeError(w, http.StatusUnauthorized, "APIG.1002", "Incorrect token or token resolution failed")
+		if !e.authenticate(w, r, service) || !e.rateLimit(w, r, service, limitKey) {
 			return
 		}
 		h(w, r)
@@ -149,24 +275,31 @@ func (e *Emulator) route(service, pattern string, h http.HandlerFunc) {
 }
 
 // publicRoute registers a route that needs no credentials (only the IAM
-// token endpoint).
+// token endpoint). Calls are counted and faults apply as on every route.
 func (e *Emulator) publicRoute(service, pattern string, h http.HandlerFunc) {
 	key := service + " " + pattern
+	norm := normalizeRoute(pattern)
 	e.muxes[service].HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		e.calls[key]++
+		plan := e.faults.pick(service, norm)
 		e.mu.Unlock()
-		h(w, r)
+		e.serveFaulty(w, r, service, key, plan, h)
 	})
 }
 
-// authenticated accepts any token, or the two headers an AK/SK signer adds:
-// the emulator checks that credentials are sent, not that they are valid.
-func authenticated(r *http.Request) bool {
-	if r.Header.Get("X-Auth-Token") != "" {
-		return true
+// addDumper registers a JSON view of a service's resources for the admin
+// API: GET /resources shows dump() under service, then name. Call it from
+// the service's register function. dump is called without e.mu held, so
+// it is usually an introspection getter (which locks); its result must
+// marshal to JSON.
+func (e *Emulator) addDumper(service, name string, dump func() any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.dumpers[service] == nil {
+		e.dumpers[service] = map[string]func() any{}
 	}
-	return r.Header.Get("Authorization") != "" && r.Header.Get("X-Sdk-Date") != ""
+	e.dumpers[service][name] = dump
 }
 
 // unmatched answers 405 when the path exists under another method, else 404.

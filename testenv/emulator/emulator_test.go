@@ -2,11 +2,13 @@ package emulator_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,28 +16,33 @@ import (
 )
 
 func TestAuthRequired(t *testing.T) {
-	e := newEnv(t, time.Second)
+	e := newEnv(t, time.Second) // accepts any token
 	for _, tc := range []struct {
 		name    string
 		headers []string
-		want    int
+		code    string // "" = 200
 	}{
-		{"no credentials", []string{"Accept", "application/json"}, http.StatusUnauthorized},
-		{"empty token", []string{"X-Auth-Token", ""}, http.StatusUnauthorized},
-		{"Authorization without X-Sdk-Date", []string{"Authorization", "SDK-HMAC-SHA256 Access=AK"}, http.StatusUnauthorized},
-		{"X-Sdk-Date without Authorization", []string{"X-Sdk-Date", "20240506T070809Z"}, http.StatusUnauthorized},
-		{"any token", []string{"X-Auth-Token", "whatever"}, http.StatusOK},
-		{"AK/SK", []string{"Authorization", "SDK-HMAC-SHA256 Access=AK", "X-Sdk-Date", "20240506T070809Z"}, http.StatusOK},
+		{"no credentials", []string{"Accept", "application/json"}, "APIG.1002"},
+		{"empty token", []string{"X-Auth-Token", ""}, "APIG.1002"},
+		{"Authorization without X-Sdk-Date", []string{"Authorization", "SDK-HMAC-SHA256 Access=AK"}, "APIG.1002"},
+		{"X-Sdk-Date without Authorization", []string{"X-Sdk-Date", "20240506T070809Z"}, "APIG.1002"},
+		{"any token", []string{"X-Auth-Token", "whatever"}, ""},
+		// AK/SK signatures are always verified.
+		{"unsigned AK/SK headers", []string{"Authorization", "SDK-HMAC-SHA256 Access=AK", "X-Sdk-Date", "20240506T070809Z"}, "APIG.0301"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.do("GET", "/v1.0/p1/jobs", "", tc.headers...)
-			if tc.want == http.StatusOK {
+			if tc.code == "" {
 				if r.status != http.StatusOK || r.body["is_success"] != true {
 					t.Errorf("status = %d, body %s; want 200 and is_success", r.status, r.raw)
 				}
 				return
 			}
-			wantError(t, r, http.StatusUnauthorized, "APIG.1002", "Incorrect token or token resolution failed")
+			msg := "Incorrect token or token resolution failed"
+			if tc.code == "APIG.0301" {
+				msg = "Incorrect IAM authentication information: "
+			}
+			wantError(t, r, http.StatusUnauthorized, tc.code, msg)
 		})
 	}
 
@@ -106,7 +113,7 @@ func TestCalls(t *testing.T) {
 func TestStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	emu := emulator.New(emulator.Options{})
+	emu := emulator.New(emulator.Options{AcceptAnyToken: true})
 	urls, err := emu.Start(ctx, "127.0.0.1", emulator.Ports(0))
 	if err != nil {
 		t.Fatal(err)
@@ -155,5 +162,57 @@ func TestStart(t *testing.T) {
 			t.Fatalf("port still busy 5s after ctx was cancelled: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestConcurrentGateway runs logins, signed and token requests, rate
+// limits, faults, admin reads and state saves at once, for -race.
+func TestConcurrentGateway(t *testing.T) {
+	emu := emulator.New(emulator.Options{StateFile: t.TempDir() + "/state.json"})
+	emu.SetRateLimit(emulator.DLI, "GET /v1.0/{project_id}/jobs/{job_id}/status", 20)
+	if _, err := emu.AddFault(emulator.Fault{Kind: emulator.FaultError, Route: "GET /v1.0/{project_id}/jobs/{job_id}/status", Rate: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	iam, dli, adm := emu.Handler(emulator.IAM), emu.Handler(emulator.DLI), emu.AdminHandler()
+	const workers, polls = 8, 10
+	var wg sync.WaitGroup
+	statuses := make([]map[int]int, workers)
+	for w := range workers {
+		statuses[w] = map[int]int{}
+		wg.Go(func() {
+			project := fmt.Sprintf("p%d", w%2) // two projects share each bucket
+			headers := []string{"X-Auth-Token", login(t, iam, "pipectl-dev", "pipectl-dev", "pipectl-dev").header.Get("X-Subject-Token")}
+			req := newRequest("POST", "/v1.0/"+project+"/jobs/submit-job", `{"sql":"select 1"}`, headers...)
+			if w%2 == 1 { // AK/SK instead of a token
+				req = signed(t, "POST", "/v1.0/"+project+"/jobs/submit-job", `{"sql":"select 1"}`, emulator.DevAK, emulator.DevSK, "", time.Now())
+			}
+			r := serve(t, dli, req)
+			if r.status != http.StatusOK {
+				t.Errorf("submit: %d %s", r.status, r.raw)
+				return
+			}
+			for range polls {
+				r := serve(t, dli, newRequest("GET", "/v1.0/"+project+"/jobs/"+r.body["job_id"].(string)+"/status", "", headers...))
+				statuses[w][r.status]++
+				serve(t, adm, newRequest("GET", "/faults", ""))
+			}
+			if err := emu.Save(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	total := map[int]int{}
+	for _, m := range statuses {
+		for s, n := range m {
+			total[s] += n
+		}
+	}
+	// Each project has 4 workers × 10 polls = 40 > 20 allowed; faults hit some first.
+	if total[200]+total[429]+total[503] != workers*polls || total[429] == 0 || total[503] == 0 || total[200] != 40 {
+		t.Errorf("status counts = %v, want 200s, 429s and 503s only", total)
+	}
+	if n := len(emu.DLIJobs()); n != workers {
+		t.Errorf("%d jobs, want %d", n, workers)
 	}
 }

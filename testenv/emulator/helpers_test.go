@@ -47,13 +47,30 @@ type env struct {
 }
 
 // newEnv serves a fresh emulator whose jobs take jobDuration by default.
+// It accepts any token (do sends "test-token") and has no rate limits, so
+// tests can poll freely; the IAM users are the dev user and alice (see
+// tokenBody).
 func newEnv(t *testing.T, jobDuration time.Duration) *env {
 	t.Helper()
 	clock := &fakeClock{t: t0}
-	emu := emulator.New(emulator.Options{JobDuration: jobDuration, Now: clock.Now})
+	emu := emulator.New(testOptions(clock, jobDuration))
 	srv := httptest.NewServer(iamAndDLI(emu))
 	t.Cleanup(srv.Close)
 	return &env{t: t, emu: emu, srv: srv, clock: clock}
+}
+
+// testOptions are newEnv's emulator options.
+func testOptions(clock *fakeClock, jobDuration time.Duration) emulator.Options {
+	return emulator.Options{
+		JobDuration:       jobDuration,
+		Now:               clock.Now,
+		AcceptAnyToken:    true,
+		DisableRateLimits: true,
+		Users: []emulator.User{
+			{Name: emulator.DevUserName, Domain: emulator.DevDomain, Password: emulator.DevPassword},
+			{Name: "alice", Domain: "acme", Password: "s3cret"},
+		},
+	}
 }
 
 // iamAndDLI serves IAM's and DLI's handlers on one test server: their

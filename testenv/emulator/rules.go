@@ -2,7 +2,10 @@ package emulator
 
 import (
 	"cmp"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -80,4 +83,75 @@ func (e *Emulator) behaviour(service, text string) behaviour {
 		return b
 	}
 	return b
+}
+
+// Rules returns the rules in precedence order, with the failures they
+// have caused so far under FailFirst and their remaining SubmitErrors.
+func (e *Emulator) Rules() []Rule {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.rules)
+}
+
+// Failed is how many jobs the rule has failed so far (FailFirst counts).
+func (r Rule) Failed() int { return r.failed }
+
+// ClearRules removes every rule.
+func (e *Emulator) ClearRules() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.rules = nil
+}
+
+// ruleJSON is a Rule's JSON form (admin API and state file): snake_case,
+// the duration as text ("1m30s").
+type ruleJSON struct {
+	Service      string `json:"service,omitempty"`
+	Match        string `json:"match,omitempty"`
+	Duration     string `json:"duration,omitempty"`
+	FailMessage  string `json:"fail_message,omitempty"`
+	FailCode     string `json:"fail_code,omitempty"`
+	FailFirst    int    `json:"fail_first,omitempty"`
+	Hang         bool   `json:"hang,omitempty"`
+	SubmitErrors int    `json:"submit_errors,omitempty"`
+	SubmitStatus int    `json:"submit_status,omitempty"`
+	Failed       int    `json:"failed,omitempty"`
+}
+
+// MarshalJSON renders the rule as in ruleJSON.
+func (r Rule) MarshalJSON() ([]byte, error) {
+	j := ruleJSON{
+		Service: r.Service, Match: r.Match, FailMessage: r.FailMessage, FailCode: r.FailCode,
+		FailFirst: r.FailFirst, Hang: r.Hang, SubmitErrors: r.SubmitErrors, SubmitStatus: r.SubmitStatus,
+		Failed: r.failed,
+	}
+	if r.Duration != 0 {
+		j.Duration = r.Duration.String()
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads the ruleJSON form; unknown fields are errors, so a
+// typo in an admin request is not silently a match-everything rule.
+func (r *Rule) UnmarshalJSON(b []byte) error {
+	var j ruleJSON
+	if err := strictJSON(b, &j); err != nil {
+		return err
+	}
+	var d time.Duration
+	if j.Duration != "" {
+		var err error
+		if d, err = time.ParseDuration(j.Duration); err != nil {
+			return fmt.Errorf("rule duration: %w", err)
+		}
+	}
+	if j.Service != "" && !slices.Contains(Services(), j.Service) {
+		return fmt.Errorf("rule service %q is not one of %s", j.Service, strings.Join(Services(), ", "))
+	}
+	*r = Rule{
+		Service: j.Service, Match: j.Match, Duration: d, FailMessage: j.FailMessage, FailCode: j.FailCode,
+		FailFirst: j.FailFirst, Hang: j.Hang, SubmitErrors: j.SubmitErrors, SubmitStatus: j.SubmitStatus,
+		failed: j.Failed,
+	}
+	return nil
 }
