@@ -25,8 +25,11 @@ dev:
 	$(GO) build -o $(BIN)/pipectl ./cmd/pipectl
 	$(BIN)/pipectl dev $(DEMO_FLAGS)
 
+# The fuzz run is short: it guards against regressions on the committed
+# corpus and explores a little on every run.
 test:
 	$(GO) test -timeout 30m $(PKGS)
+	$(GO) test ./spec -run '^$$' -fuzz FuzzLoad -fuzztime 10s
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -35,6 +35,8 @@ type Activities struct {
 	Client *Client
 	// ProjectID is used when the plan names none.
 	ProjectID string
+	// Secrets resolves ${secret.NAME} in step inputs.
+	Secrets activities.Secrets
 }
 
 func (a *Activities) project(req activities.StepRequest) (string, error) {
@@ -53,8 +55,12 @@ func (a *Activities) project(req activities.StepRequest) (string, error) {
 // SubmitSQL submits the step's SQL job, or re-attaches to the job an earlier
 // attempt of this same submit already created.
 func (a *Activities) SubmitSQL(ctx context.Context, req activities.StepRequest) (*activities.Job, error) {
+	with, err := activities.ResolveSecrets(ctx, req.With, a.Secrets)
+	if err != nil {
+		return nil, err
+	}
 	var in SQLInput
-	if err := json.Unmarshal(req.With, &in); err != nil {
+	if err := json.Unmarshal(with, &in); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("dli.sql input: "+err.Error(), activities.ErrRequestRejected, err)
 	}
 	projectID, err := a.project(req)

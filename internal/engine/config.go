@@ -17,6 +17,7 @@ const (
 	EnvProjectID   = "PIPECTL_PROJECT_ID"
 	EnvRegion      = "PIPECTL_REGION"
 	EnvToken       = "PIPECTL_IAM_TOKEN"
+	EnvSecretsDir  = "PIPECTL_SECRETS_DIR"
 	EnvIAMUser     = "PIPECTL_IAM_USER"
 	EnvIAMDomain   = "PIPECTL_IAM_DOMAIN"
 	EnvIAMPassword = "PIPECTL_IAM_PASSWORD"
@@ -39,7 +40,10 @@ type Config struct {
 	ProjectID string            `yaml:"project_id"`
 	Region    string            `yaml:"region"`
 	Endpoints map[string]string `yaml:"endpoints"`
-	Auth      AuthConfig        `yaml:"-"`
+	// SecretsDir holds one file per secret (secret.NAME reads SecretsDir/NAME);
+	// PIPECTL_SECRET_<NAME> variables are read first.
+	SecretsDir string     `yaml:"secrets_dir"`
+	Auth       AuthConfig `yaml:"-"`
 }
 
 // AuthConfig holds the credentials. It is filled from the environment or
@@ -80,6 +84,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	set(&cfg.ProjectID, EnvProjectID)
 	set(&cfg.Region, EnvRegion)
+	set(&cfg.SecretsDir, EnvSecretsDir)
 	set(&cfg.Auth.User, EnvIAMUser)
 	set(&cfg.Auth.Domain, EnvIAMDomain)
 	if v := getenv(EnvToken); v != "" {

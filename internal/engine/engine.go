@@ -40,7 +40,8 @@ func Register(r worker.Registry, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	d := &dli.Activities{Client: dli.NewClient(cfg.Endpoint("dli"), hc), ProjectID: cfg.ProjectID}
+	secrets := activities.EnvSecrets{Dir: cfg.SecretsDir}
+	d := &dli.Activities{Client: dli.NewClient(cfg.Endpoint("dli"), hc), ProjectID: cfg.ProjectID, Secrets: secrets}
 	register(r, dli.KindSQL, d.SubmitSQL, d.WaitSQL, d.CancelSQL)
 	return nil
 }
