@@ -11,6 +11,16 @@ import (
 const (
 	SearchAttrPipelineName = "PipectlPipeline"
 	SearchAttrSpecHashName = "PipectlSpecHash"
+	// SearchAttrTriggerName says what started a run: apply, schedule or
+	// manual (pipectl run). Backfills are started by the schedule.
+	SearchAttrTriggerName = "PipectlTrigger"
+)
+
+// Triggers.
+const (
+	TriggerApply    = "apply"
+	TriggerSchedule = "schedule"
+	TriggerManual   = "manual"
 )
 
 // SearchAttributes returns the search attributes to register.
@@ -18,14 +28,16 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 	return map[string]enumspb.IndexedValueType{
 		SearchAttrPipelineName: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		SearchAttrSpecHashName: enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SearchAttrTriggerName:  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }
 
 // RunSearchAttributes returns the attributes of a run of pipeline with the
-// given spec hash.
-func RunSearchAttributes(pipeline, specHash string) temporal.SearchAttributes {
+// given spec hash, started by trigger.
+func RunSearchAttributes(pipeline, specHash, trigger string) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(
 		temporal.NewSearchAttributeKeyKeyword(SearchAttrPipelineName).ValueSet(pipeline),
 		temporal.NewSearchAttributeKeyKeyword(SearchAttrSpecHashName).ValueSet(specHash),
+		temporal.NewSearchAttributeKeyKeyword(SearchAttrTriggerName).ValueSet(trigger),
 	)
 }

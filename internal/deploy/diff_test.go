@@ -1,0 +1,115 @@
+package deploy
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/pipectl/pipectl/planner"
+	"github.com/pipectl/pipectl/spec"
+)
+
+func basePlan() *planner.Plan {
+	return &planner.Plan{
+		Pipeline: "nightly",
+		Params:   map[string]any{"limit": int64(10), "region": "eu"},
+		Schedule: &planner.Schedule{Cron: "0 2 * * *", Timezone: "Asia/Shanghai", Overlap: "skip"},
+		Steps: []planner.Step{
+			{ID: "load", Kind: "dli.sql", With: json.RawMessage(`{"sql":"select 1"}`), Timeout: spec.Duration(time.Hour)},
+			{ID: "agg", Kind: "dli.sql", DependsOn: []string{"load"}, With: json.RawMessage(`{"sql":"select 2"}`), Timeout: spec.Duration(time.Hour)},
+		},
+	}
+}
+
+func clone(p *planner.Plan) *planner.Plan {
+	b, _ := json.Marshal(p)
+	var q planner.Plan
+	_ = json.Unmarshal(b, &q)
+	// JSON turns int64 params into float64; keep the original types.
+	q.Params = map[string]any{}
+	for k, v := range p.Params {
+		q.Params[k] = v
+	}
+	return &q
+}
+
+func TestDiff(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		edit   func(p *planner.Plan)
+		want   []string
+		fromNo bool
+	}{
+		{name: "nothing deployed", fromNo: true, want: []string{`+ schedule pipectl-nightly: cron "0 2 * * *" in Asia/Shanghai, overlap skip`}},
+		{name: "identical", edit: func(*planner.Plan) {}, want: nil},
+		{name: "cron and a step changed", edit: func(p *planner.Plan) {
+			p.Schedule.Cron = "30 3 * * *"
+			p.Steps[1].With = json.RawMessage(`{"sql":"select 3"}`)
+			p.Steps[1].Timeout = spec.Duration(2 * time.Hour)
+		}, want: []string{
+			`~ schedule.cron: 0 2 * * * -> 30 3 * * *`,
+			`~ step agg: changed timeout, with`,
+		}},
+		{name: "params, steps added and removed, paused", edit: func(p *planner.Plan) {
+			p.Schedule.Paused = true
+			p.Params["limit"] = int64(20)
+			delete(p.Params, "region")
+			p.Params["full"] = true
+			p.Steps = append(p.Steps[:1], planner.Step{ID: "publish", Kind: "dli.sql"})
+		}, want: []string{
+			`~ schedule.paused: false -> true`,
+			`+ param full: true`,
+			`~ param limit: 10 -> 20`,
+			`- param region (was "eu")`,
+			`+ step publish: dli.sql`,
+			`- step agg (was dli.sql)`,
+		}},
+		{name: "schedule removed", edit: func(p *planner.Plan) { p.Schedule = nil }, want: []string{
+			`- schedule (was cron "0 2 * * *" in Asia/Shanghai, overlap skip)`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := basePlan()
+			cur := clone(old)
+			if tc.edit != nil {
+				tc.edit(cur)
+			}
+			if tc.fromNo {
+				old = nil
+			}
+			var got []string
+			for _, c := range Diff(old, cur) {
+				got = append(got, c.String())
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("changes:\n%v\nwant:\n%v", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("change %d = %q\nwant       %q", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestTemporalCron(t *testing.T) {
+	for in, want := range map[string]string{
+		"0 2 * * *":     "0 2 * * *",
+		"0 30 2 * * ?":  "0 30 2 * * * *",
+		"@daily":        "@daily",
+		"*/5 * * * 1-5": "*/5 * * * 1-5",
+	} {
+		if got := TemporalCron(in); got != want {
+			t.Errorf("TemporalCron(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestOverlapRoundTrip(t *testing.T) {
+	for _, name := range spec.OverlapPolicies() {
+		if got := OverlapName(Overlap(name)); got != name {
+			t.Errorf("overlap %s came back as %s", name, got)
+		}
+	}
+}
