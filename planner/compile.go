@@ -12,6 +12,8 @@ import (
 
 	"github.com/dominikbraun/graph"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
 
 	"github.com/pipectl/pipectl/spec"
 )
@@ -110,9 +112,9 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 	}
 	// Templates may read the outputs of other steps; each such read
 	// implies a dependency, added here before the DAG is built.
-	for _, s := range p.Steps {
+	for i, s := range p.Steps {
 		st, ok := steps[s.ID]
-		if !ok || index[s.ID] != indexOf(p.Steps, s) {
+		if !ok || index[s.ID] != i {
 			continue
 		}
 		c.templates(s, &st, plan)
@@ -139,6 +141,29 @@ type compiler struct {
 	// reading other steps' outputs, with where each read is.
 	implied map[string]map[string]hcl.Range
 	diags   hcl.Diagnostics
+	// kinds is Kinds() by name, built once per compile: Kinds builds its
+	// table afresh on every call, and there are calls per step and per
+	// reference to a step.
+	kinds map[string]Kind
+	// scope is what every template sees when planning, built on first use
+	// (see planningContext); funcs are the template functions.
+	scope map[string]cty.Value
+	funcs map[string]function.Function
+}
+
+// kind is LookupKind, from the compile's table.
+func (c *compiler) kind(name string) (Kind, bool) {
+	if c.kinds == nil {
+		all := Kinds()
+		c.kinds = make(map[string]Kind, len(all))
+		for _, k := range all {
+			if _, dup := c.kinds[k.Name]; !dup {
+				c.kinds[k.Name] = k
+			}
+		}
+	}
+	k, ok := c.kinds[name]
+	return k, ok
 }
 
 func (c *compiler) errorf(r hcl.Range, summary, format string, args ...any) {
@@ -155,7 +180,7 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 	if s.Kind == "" {
 		return nil
 	}
-	kind, ok := LookupKind(s.Kind)
+	kind, ok := c.kind(s.Kind)
 	if !ok {
 		detail := fmt.Sprintf("%q is not a step kind; the kinds are: %s.", s.Kind, strings.Join(kindNames(), ", "))
 		if sug := spec.Suggest(s.Kind, kindNames()); sug != "" {
@@ -307,9 +332,19 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 	for _, id := range ids {
 		_ = g.AddVertex(id) // ids are unique here
 	}
-	for _, s := range p.Steps {
+	if order, ok := topoOrder(ids, steps); ok {
+		if c.diags.HasErrors() {
+			return nil
+		}
+		return order
+	}
+	// There is a cycle. Add the edges one by one, in spec order, to report
+	// the first edge that closes each cycle. (This is not the common path:
+	// the graph's cycle check walks the ancestors of the edge's source for
+	// every edge, so it costs steps × edges on a big pipeline.)
+	for i, s := range p.Steps {
 		st, ok := steps[s.ID]
-		if !ok || index[s.ID] != indexOf(p.Steps, s) {
+		if !ok || index[s.ID] != i {
 			continue
 		}
 		for _, dep := range st.DependsOn {
@@ -332,6 +367,46 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 			Detail: "The dependencies of the steps form a cycle."})
 	}
 	return order
+}
+
+// topoOrder returns ids (which are in spec order) in the topological order
+// stableOrder gives, from the steps' dependencies, without building a graph;
+// it reports false when the dependencies have a cycle, or name a step that
+// is not in ids. It costs O((steps + edges) log steps).
+func topoOrder(ids []string, steps map[string]Step) ([]string, bool) {
+	pos := make(map[string]int, len(ids))
+	for i, id := range ids {
+		pos[id] = i
+	}
+	succ := make([][]int, len(ids))
+	indeg := make([]int, len(ids))
+	for i, id := range ids {
+		for _, dep := range steps[id].DependsOn {
+			j, ok := pos[dep]
+			if !ok {
+				return nil, false
+			}
+			succ[j] = append(succ[j], i)
+			indeg[i]++
+		}
+	}
+	ready := &indexHeap{}
+	for i := range ids {
+		if indeg[i] == 0 {
+			heap.Push(ready, i)
+		}
+	}
+	order := make([]string, 0, len(ids))
+	for ready.Len() > 0 {
+		i := heap.Pop(ready).(int)
+		order = append(order, ids[i])
+		for _, w := range succ[i] {
+			if indeg[w]--; indeg[w] == 0 {
+				heap.Push(ready, w)
+			}
+		}
+	}
+	return order, len(order) == len(ids)
 }
 
 // stableOrder returns ids (which are in spec order) in topological order,
@@ -419,15 +494,6 @@ func shortestPath(g graph.Graph[string, string], from, to string, index map[stri
 		}
 	}
 	return []string{from, to} // unreachable when adding to -> from made a cycle
-}
-
-func indexOf(steps []*spec.Step, s *spec.Step) int {
-	for i, x := range steps {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }
 
 func (c *compiler) refRange(s *spec.Step, name string) hcl.Range {

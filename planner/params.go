@@ -28,14 +28,14 @@ func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[str
 					Detail:  fmt.Sprintf("--param %s=%s: %s.", prm.Name, raw, err), Subject: prm.Range.Ptr()})
 				continue
 			}
-			out[prm.Name] = v
+			out[prm.Name] = jsonValue(v)
 			continue
 		}
 		if prm.Default == nil {
 			c.errorf(prm.Range, "Parameter has no value", "Parameter %q has no default: give one with --param %s=VALUE.", prm.Name, prm.Name)
 			continue
 		}
-		out[prm.Name] = prm.Default.Raw
+		out[prm.Name] = jsonValue(prm.Default.Raw)
 	}
 	keys := make([]string, 0, len(overrides))
 	for k := range overrides {

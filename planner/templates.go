@@ -86,7 +86,7 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 			if len(x) == 0 {
 				c.errorf(s.ForEach.Range, "Empty for_each", "A literal for_each list needs at least one item.")
 			}
-			fe.Items = x
+			fe.Items = jsonValue(x).([]any)
 		case string:
 			if v, ok := c.template(s, st, plan, s.ForEach.Node, inForEach); ok && v.IsKnown() && !v.IsNull() {
 				if t := v.Type(); !t.IsListType() && !t.IsTupleType() && !t.IsSetType() {
@@ -156,7 +156,7 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 			return false
 		}
 		src := c.p.Steps[c.index[id]]
-		if kind, ok := LookupKind(src.Kind); ok && name(2) != "" && !containsString(kind.Outputs, name(2)) {
+		if kind, ok := c.kind(src.Kind); ok && name(2) != "" && !containsString(kind.Outputs, name(2)) {
 			detail := fmt.Sprintf("%s steps have no output %q", kind.Name, name(2))
 			if sug := spec.Suggest(name(2), kind.Outputs); sug != "" {
 				detail += fmt.Sprintf("; did you mean %q?", sug)
@@ -230,8 +230,26 @@ func (c *compiler) unknownName(ref expr.Ref, what, name string, known []string) 
 
 // planningContext is what templates see when planning: parameters and
 // opted-in environment are known; step outputs, the run, items and secrets
-// are not yet.
+// are not yet. All but item are the same for every template of a compile,
+// so they are built once: building them per template made compiling
+// quadratic in the number of steps.
 func (c *compiler) planningContext(plan *Plan, s *spec.Step) *hcl.EvalContext {
+	if c.scope == nil {
+		c.scope = c.planningScope(plan)
+		c.funcs = expr.Functions()
+	}
+	vars := make(map[string]cty.Value, len(c.scope)+1)
+	for k, v := range c.scope {
+		vars[k] = v
+	}
+	if s.ForEach != nil {
+		vars[expr.RootItem] = cty.DynamicVal
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: c.funcs}
+}
+
+// planningScope builds the variables of planningContext but item.
+func (c *compiler) planningScope(plan *Plan) map[string]cty.Value {
 	params := map[string]cty.Value{}
 	for k, v := range plan.Params {
 		cv, err := expr.FromGo(v)
@@ -242,7 +260,7 @@ func (c *compiler) planningContext(plan *Plan, s *spec.Step) *hcl.EvalContext {
 	}
 	steps := map[string]cty.Value{}
 	for _, other := range c.p.Steps {
-		kind, ok := LookupKind(other.Kind)
+		kind, ok := c.kind(other.Kind)
 		if !ok || other.ID == "" {
 			continue
 		}
@@ -265,17 +283,13 @@ func (c *compiler) planningContext(plan *Plan, s *spec.Step) *hcl.EvalContext {
 	for k, v := range plan.Env {
 		env[k] = cty.StringVal(v)
 	}
-	vars := map[string]cty.Value{
+	return map[string]cty.Value{
 		expr.RootParams: objectOrEmpty(params),
 		expr.RootSteps:  objectOrEmpty(steps),
 		expr.RootRun:    cty.ObjectVal(run),
 		expr.RootEnv:    objectOrEmpty(env),
 		expr.RootSecret: cty.DynamicVal,
 	}
-	if s.ForEach != nil {
-		vars[expr.RootItem] = cty.DynamicVal
-	}
-	return &hcl.EvalContext{Variables: vars, Functions: expr.Functions()}
 }
 
 func objectOrEmpty(m map[string]cty.Value) cty.Value {

@@ -14,7 +14,7 @@ import (
 )
 
 // FuzzLoad loads arbitrary bytes as a spec and compiles the result. The
-// seeds are the specs in testdata. It checks that nothing panics, that
+// seeds are the specs in testdata and the example pipelines. It checks that nothing panics, that
 // Load always returns a pipeline (its doc promises one even with errors),
 // that every diagnostic with a subject points at a line of the file, and
 // that a plan compiled without errors survives the JSON round trip a
@@ -27,6 +27,14 @@ func FuzzLoad(f *testing.F) {
 	if len(seeds) == 0 {
 		f.Fatal("no seed specs in testdata")
 	}
+	examples, err := filepath.Glob(filepath.Join("..", "examples", "pipelines", "*.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if len(examples) == 0 {
+		f.Fatal("no example pipelines in ../examples/pipelines")
+	}
+	seeds = append(seeds, examples...)
 	for _, path := range seeds {
 		b, err := os.ReadFile(path)
 		if err != nil {

@@ -101,6 +101,7 @@ func TestConditionFalseSkipsStepAndItsDownstream(t *testing.T) {
 func TestRunOnFailureAndAlwaysAfterAFailure(t *testing.T) {
 	f := newFakeService()
 	f.fail["load"] = "boom"
+	f.polls["load"] = 3 // "other" has succeeded by the time load fails
 	onFail := step("alert", "load")
 	onFail.RunOn = spec.RunOnFailure
 	cleanup := step("cleanup")

@@ -12,16 +12,18 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/pipectl/pipectl/internal/deploy"
 	"github.com/pipectl/pipectl/planner"
 	"github.com/pipectl/pipectl/workflows"
 )
 
 type applyOptions struct {
-	IO   IO
-	Dial func(context.Context) (client.Client, error)
-	File string
-	Wait bool
-	ID   string
+	IO      IO
+	Compile planner.Options
+	Dial    func(context.Context) (client.Client, error)
+	File    string
+	Wait    bool
+	ID      string
 	// Refresh is how often --wait redraws the step table.
 	Refresh time.Duration
 	Now     func() time.Time
@@ -29,27 +31,37 @@ type applyOptions struct {
 
 func newApplyCmd(stdio IO, dial func(context.Context) (client.Client, error)) *cobra.Command {
 	opts := &applyOptions{IO: stdio, Dial: dial, Now: time.Now, Refresh: 500 * time.Millisecond}
+	cf := &compileFlags{}
 	cmd := &cobra.Command{
 		Use:   "apply FILE",
-		Short: "Run a pipeline",
-		Long: `Compiles the spec and starts it as a Temporal workflow.
+		Short: "Deploy a scheduled pipeline, or run one",
+		Long: `Compiles the spec. A spec with a schedule becomes (or updates) the Temporal
+Schedule named pipectl-<pipeline>, carrying the compiled plan; applying the
+same spec again changes nothing and says so. Runs already started keep the
+plan they started with. A spec without a schedule starts one run.
 
-With --wait, follows the run with a live table of its steps (state, duration,
-external job id) and exits 0 when the pipeline succeeded, 1 when it failed,
-naming the failing step and the service's error message.`,
+With --wait, a run is followed with a live table of its steps (state,
+duration, external job id); the exit status is 0 when the pipeline
+succeeded, 1 when it failed, naming the failing step and the service's
+error message.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
+			var err error
+			if opts.Compile, err = cf.options(); err != nil {
+				return err
+			}
 			return runApply(cmd.Context(), opts)
 		},
 	}
+	cf.add(cmd)
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "follow the run until it ends; the exit status says how it ended")
 	cmd.Flags().StringVar(&opts.ID, "id", "", "workflow id of the run (default: the pipeline name and a random suffix)")
 	return cmd
 }
 
 func runApply(ctx context.Context, opts *applyOptions) error {
-	plan, err := compileFile(opts.IO, opts.File)
+	plan, err := compileFile(opts.IO, opts.File, opts.Compile)
 	if err != nil {
 		return err
 	}
@@ -58,7 +70,38 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 		return err
 	}
 	defer c.Close()
-	run, err := startRun(ctx, c, plan, opts.ID)
+	if plan.Schedule != nil {
+		res, err := deploy.Apply(ctx, c, plan)
+		if err != nil {
+			return err
+		}
+		id := deploy.ScheduleID(plan.Pipeline)
+		switch {
+		case res.Created:
+			fmt.Fprintf(opts.IO.Out, "schedule %s created\n", id)
+		case res.Updated:
+			fmt.Fprintf(opts.IO.Out, "schedule %s updated\n", id)
+		default:
+			fmt.Fprintf(opts.IO.Out, "schedule %s is up to date: no changes\n", id)
+		}
+		for _, ch := range res.Changes {
+			fmt.Fprintf(opts.IO.Out, "  %s\n", ch)
+		}
+		if next, err := plan.Schedule.NextFireTimes(opts.Now(), 1); err == nil && len(next) > 0 {
+			fmt.Fprintf(opts.IO.Out, "next run %s\n", next[0].Format("Mon 2006-01-02 15:04:05 MST"))
+		}
+		return nil
+	}
+	// A spec whose schedule was removed takes its schedule with it.
+	if cur, err := deploy.Get(ctx, c, plan.Pipeline); err != nil {
+		return err
+	} else if cur != nil && cur.Owned {
+		if err := c.ScheduleClient().GetHandle(ctx, deploy.ScheduleID(plan.Pipeline)).Delete(ctx); err != nil {
+			return fmt.Errorf("delete schedule %s: %w", deploy.ScheduleID(plan.Pipeline), err)
+		}
+		fmt.Fprintf(opts.IO.Out, "schedule %s deleted: the spec no longer has a schedule\n", deploy.ScheduleID(plan.Pipeline))
+	}
+	run, err := startRun(ctx, c, plan, opts.ID, workflows.TriggerApply)
 	if err != nil {
 		return err
 	}
@@ -72,14 +115,15 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 }
 
 // startRun starts plan as a new workflow run.
-func startRun(ctx context.Context, c client.Client, plan *planner.Plan, id string) (client.WorkflowRun, error) {
+func startRun(ctx context.Context, c client.Client, plan *planner.Plan, id, trigger string) (client.WorkflowRun, error) {
 	if id == "" {
 		id = plan.Pipeline + "-" + randomSuffix()
 	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                workflows.TaskQueue,
-		TypedSearchAttributes:                    workflows.RunSearchAttributes(plan.Pipeline, plan.SpecHash),
+		TypedSearchAttributes:                    workflows.RunSearchAttributes(plan.Pipeline, plan.SpecHash, trigger),
+		Memo:                                     map[string]any{deploy.MemoSource: plan.Source},
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, workflows.PipelineWorkflow, plan)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/pipectl/pipectl/planner"
 	"github.com/pipectl/pipectl/testenv"
 	"github.com/pipectl/pipectl/testenv/devserver"
 	"github.com/pipectl/pipectl/testenv/emulator"
@@ -65,7 +67,7 @@ func runDev(ctx context.Context, stdio IO, opts *devOptions) error {
 	// Validate the spec before starting anything: a typo should not cost
 	// a server start.
 	if opts.Run != "" {
-		if _, err := compileFile(stdio, opts.Run); err != nil {
+		if _, err := compileFile(stdio, opts.Run, planner.Options{LookupEnv: os.LookupEnv}); err != nil {
 			return err
 		}
 	}
@@ -113,6 +115,7 @@ func runDev(ctx context.Context, stdio IO, opts *devOptions) error {
 			return client.NewClientFromExistingWithContext(ctx, st.Client, client.Options{Namespace: devserver.DefaultNamespace})
 		},
 		File:    opts.Run,
+		Compile: planner.Options{LookupEnv: os.LookupEnv},
 		Wait:    true,
 		Refresh: 500 * time.Millisecond,
 		Now:     time.Now,

@@ -63,9 +63,21 @@ func NewRootCmd(stdio IO) *cobra.Command {
 	root.PersistentFlags().StringVar(&tf.namespace, "namespace", "", "Temporal namespace (default: TEMPORAL_NAMESPACE, the profile, or default)")
 	root.AddCommand(
 		newValidateCmd(stdio),
-		newPlanCmd(stdio),
+		newPlanCmd(stdio, tf.dial),
+		newGraphCmd(stdio),
+		newSchemaCmd(stdio),
 		newApplyCmd(stdio, tf.dial),
+		newRunCmd(stdio, tf.dial),
+		newGetCmd(stdio, tf.dial),
+		newDescribeCmd(stdio, tf.dial),
+		newWatchCmd(stdio, tf.dial),
+		newCancelCmd(stdio, tf.dial),
+		newStepCmd(stdio, tf.dial),
+		newScheduleCmd(stdio, tf.dial),
+		newBackfillCmd(stdio, tf.dial),
+		newVersionCmd(stdio),
 		newDevCmd(stdio),
+		newEmulatorCmd(stdio),
 	)
 	return root
 }

@@ -2,73 +2,274 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
+	"github.com/pipectl/pipectl/internal/deploy"
 	"github.com/pipectl/pipectl/planner"
 	"github.com/pipectl/pipectl/spec"
 )
 
+// compileFlags are the flags of every command that compiles a spec.
+type compileFlags struct {
+	params []string // k=v
+}
+
+func (f *compileFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVarP(&f.params, "param", "p", nil, "override a parameter: `NAME=VALUE` (repeatable; lists and maps as JSON)")
+}
+
+func (f *compileFlags) options() (planner.Options, error) {
+	opts := planner.Options{Params: map[string]string{}, LookupEnv: os.LookupEnv}
+	for _, kv := range f.params {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return opts, fmt.Errorf("--param %q: write NAME=VALUE", kv)
+		}
+		if _, dup := opts.Params[k]; dup {
+			return opts, fmt.Errorf("--param %s is given twice", k)
+		}
+		opts.Params[k] = v
+	}
+	return opts, nil
+}
+
 func newValidateCmd(stdio IO) *cobra.Command {
-	return &cobra.Command{
-		Use:   "validate FILE",
-		Short: "Check a spec without running anything",
-		Long: `Loads and compiles a spec, reporting every problem with its file:line:column.
-Nothing is contacted, so it suits CI: the exit status is 0 for a valid spec, 1 otherwise.`,
+	cf := &compileFlags{}
+	cmd := &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Check specs without running anything",
+		Long: `Loads and compiles each spec, reporting every problem as file:line:column, the
+YAML path, and what to do. Nothing is contacted, so it suits CI: the exit
+status is 0 when every spec is valid, 1 otherwise.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := cf.options()
+			if err != nil {
+				return err
+			}
+			bad := 0
+			for _, f := range args {
+				plan, err := compileFile(stdio, f, opts)
+				if err != nil {
+					bad++
+					continue
+				}
+				fmt.Fprintf(stdio.Out, "%s: pipeline %q is valid (%d steps)\n", f, plan.Pipeline, len(plan.Steps))
+			}
+			if bad > 0 {
+				return &SilentError{Code: 1}
+			}
+			return nil
+		},
+	}
+	cf.add(cmd)
+	return cmd
+}
+
+func newPlanCmd(stdio IO, dial dialFunc) *cobra.Command {
+	cf := &compileFlags{}
+	var offline, detailed bool
+	cmd := &cobra.Command{
+		Use:   "plan FILE",
+		Short: "Show what a spec would run and what applying it would change",
+		Long: `Compiles the spec and shows the steps grouped in waves of what can run in
+parallel, each with its kind, dependencies, condition, retries and timeout;
+the parameters; and the schedule with its next five fire times in its time zone.
+
+Then it compares the plan with what is deployed on Temporal and lists the
+changes "pipectl apply" would make: + added, ~ changed, - removed. With
+--detailed-exitcode the exit status is 0 for no changes, 2 for changes and
+1 for an error, so scripts can tell them apart. Secrets are never shown.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			plan, err := compileFile(stdio, args[0])
+			opts, err := cf.options()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdio.Out, "%s: pipeline %q is valid (%d steps)\n", args[0], plan.Pipeline, len(plan.Steps))
-			return nil
-		},
-	}
-}
-
-func newPlanCmd(stdio IO) *cobra.Command {
-	return &cobra.Command{
-		Use:   "plan FILE",
-		Short: "Show the steps a spec would run, in order",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			plan, err := compileFile(stdio, args[0])
+			plan, err := compileFile(stdio, args[0], opts)
 			if err != nil {
 				return err
 			}
-			printPlan(stdio.Out, plan)
+			if err := printPlan(stdio, plan, time.Now()); err != nil {
+				return err
+			}
+			if offline {
+				return nil
+			}
+			changes, err := planChanges(cmd.Context(), dial, plan)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdio.Out, "\nchanges against what is deployed")
+			if len(changes) == 0 {
+				fmt.Fprintln(stdio.Out, "  none: the deployed plan is identical")
+				return nil
+			}
+			for _, c := range changes {
+				fmt.Fprintf(stdio.Out, "  %s\n", c)
+			}
+			if detailed {
+				return &SilentError{Code: 2}
+			}
 			return nil
 		},
 	}
+	cf.add(cmd)
+	cmd.Flags().BoolVar(&offline, "offline", false, "do not compare with what is deployed (no Temporal needed)")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when applying would change something, 0 when not")
+	return cmd
 }
 
-func printPlan(w io.Writer, plan *planner.Plan) {
-	fmt.Fprintf(w, "pipeline %s (spec %s)\n", plan.Pipeline, plan.SpecHash[:12])
-	for i, s := range plan.Steps {
-		deps := "-"
-		if len(s.DependsOn) > 0 {
-			deps = strings.Join(s.DependsOn, ", ")
+// planChanges lists what applying plan would change on Temporal.
+func planChanges(ctx context.Context, dial dialFunc, plan *planner.Plan) ([]deploy.Change, error) {
+	var changes []deploy.Change
+	err := withClient(ctx, dial, func(c client.Client) error {
+		cur, err := deploy.Get(ctx, c, plan.Pipeline)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(w, "%3d. %-20s %-12s after: %-20s timeout %s, poll %s..%s, %d attempts\n",
-			i+1, s.ID, s.Kind, deps, s.Timeout, s.Poll.Interval, s.Poll.MaxInterval, s.Retry.MaxAttempts)
+		switch {
+		case plan.Schedule == nil && cur != nil && cur.Owned:
+			changes = append(changes, deploy.Change{Op: "-", What: "schedule " + deploy.ScheduleID(plan.Pipeline), From: "the spec no longer has a schedule"})
+			fallthrough
+		case plan.Schedule == nil:
+			changes = append(changes, deploy.Change{Op: "+", What: "run of " + plan.Pipeline, To: "the spec has no schedule: apply starts one run"})
+		case cur == nil:
+			changes = deploy.Diff(nil, plan)
+		default:
+			changes = deploy.Diff(cur.Plan, plan)
+		}
+		return nil
+	})
+	return changes, err
+}
+
+// Temporal's hard limit on one run's history, and the events a step costs
+// (measured on the end-to-end runs: schedule, start and complete of
+// submit and wait, plus the workflow task around them).
+const (
+	historyEventLimit = 51200
+	eventsPerStep     = 12
+)
+
+func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
+	w := stdio.Out
+	fmt.Fprintf(w, "pipeline %s  (spec %s", plan.Pipeline, plan.SpecHash[:12])
+	if plan.Source != "" {
+		fmt.Fprintf(w, ", %s", plan.Source)
 	}
+	fmt.Fprintln(w, ")")
+	if plan.Description != "" {
+		fmt.Fprintf(w, "  %s\n", plan.Description)
+	}
+	if len(plan.Params) > 0 {
+		keys := make([]string, 0, len(plan.Params))
+		for k := range plan.Params {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintln(w, "\nparams")
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %s = %v\n", k, plan.Params[k])
+		}
+	}
+	if sc := plan.Schedule; sc != nil {
+		zone := sc.Timezone
+		if zone == "" {
+			zone = "UTC"
+		}
+		fmt.Fprintf(w, "\nschedule  cron %q in %s, overlap %s", sc.Cron, zone, sc.Overlap)
+		if sc.CatchupWindow > 0 {
+			fmt.Fprintf(w, ", catch-up window %s", sc.CatchupWindow)
+		}
+		if sc.Paused {
+			fmt.Fprint(w, ", paused")
+		}
+		fmt.Fprintln(w)
+		next, err := sc.NextFireTimes(now, 5)
+		if err != nil {
+			return err
+		}
+		if len(next) == 0 {
+			fmt.Fprintln(w, "  never fires again (its end is past)")
+		}
+		for _, t := range next {
+			fmt.Fprintf(w, "  next  %s\n", t.Format("Mon 2006-01-02 15:04:05 MST"))
+		}
+	}
+	events := 0
+	for i, wave := range plan.Waves() {
+		fmt.Fprintf(w, "\nwave %d\n", i+1)
+		for _, id := range wave {
+			s, _ := plan.Step(id)
+			fmt.Fprintf(w, "  %-24s %-18s %s\n", s.ID, s.Kind, stepSummary(s))
+			n := 1
+			if s.ForEach != nil && s.ForEach.Items != nil {
+				n = len(s.ForEach.Items)
+			}
+			events += n * s.Retry.MaxAttempts * eventsPerStep
+		}
+	}
+	fmt.Fprintf(w, "\nhistory  about %d events per run at most (Temporal's limit: %d)\n", events+10, historyEventLimit)
+	if events > historyEventLimit/2 {
+		fmt.Fprintf(stdio.ErrOut, "warning: one run of %s may need %d history events, near Temporal's limit of %d; split it into smaller pipelines or fewer for_each items\n",
+			plan.Pipeline, events, historyEventLimit)
+	}
+	return nil
+}
+
+func stepSummary(s planner.Step) string {
+	var parts []string
+	if len(s.DependsOn) > 0 {
+		parts = append(parts, "after "+strings.Join(s.DependsOn, ", "))
+	}
+	if s.RunOn != "" && s.RunOn != spec.RunOnSuccess {
+		parts = append(parts, "runs on "+s.RunOn)
+	}
+	if s.If != nil {
+		parts = append(parts, "if "+s.If.Src)
+	}
+	if fe := s.ForEach; fe != nil {
+		over := fmt.Sprintf("%d items", len(fe.Items))
+		if fe.Expr != nil {
+			over = fe.Expr.Src
+		}
+		if fe.MaxParallel > 0 {
+			over += fmt.Sprintf(", %d at a time", fe.MaxParallel)
+		}
+		parts = append(parts, "for each of "+over)
+	}
+	if s.Kind != "wait" {
+		parts = append(parts, fmt.Sprintf("timeout %s", s.Timeout), fmt.Sprintf("poll %s..%s", s.Poll.Interval, s.Poll.MaxInterval))
+		if s.Retry.MaxAttempts > 1 {
+			parts = append(parts, fmt.Sprintf("runs up to %d times", s.Retry.MaxAttempts))
+		}
+	}
+	if s.OnFailure != "" && s.OnFailure != spec.OnFailureFail {
+		parts = append(parts, "on failure "+s.OnFailure)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // compileFile loads and compiles a spec, printing any diagnostics. The
 // planner runs even when loading found problems, on what was valid, so one
 // run reports every mistake.
-func compileFile(stdio IO, path string) (*planner.Plan, error) {
+func compileFile(stdio IO, path string, opts planner.Options) (*planner.Plan, error) {
 	p, diags := spec.LoadFile(path)
 	var plan *planner.Plan
 	if p != nil && p.Source != nil {
 		var more hcl.Diagnostics
-		plan, more = planner.Compile(p)
+		plan, more = planner.CompileWith(p, opts)
 		diags = append(diags, more...)
 	}
 	writeDiagnostics(stdio.ErrOut, p, diags)
@@ -79,29 +280,42 @@ func compileFile(stdio IO, path string) (*planner.Plan, error) {
 }
 
 // writeDiagnostics prints each diagnostic as "file:line:col: severity:
-// summary", the source line with the problem underlined, and the detail.
+// yaml.path: summary", the source line with the problem underlined, and
+// the detail.
 func writeDiagnostics(w io.Writer, p *spec.Pipeline, diags hcl.Diagnostics) {
 	sorted := append(hcl.Diagnostics(nil), diags...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		a, b := sorted[i].Subject, sorted[j].Subject
 		if a == nil || b == nil {
-			return a != nil
+			return a == nil && b != nil
 		}
-		return a.Start.Byte < b.Start.Byte
+		if a.Start.Line != b.Start.Line {
+			return a.Start.Line < b.Start.Line
+		}
+		return a.Start.Column < b.Start.Column
 	})
 	var src []byte
 	if p != nil {
 		src = p.Source
 	}
+	errs := 0
 	for _, d := range sorted {
 		sev := "error"
 		if d.Severity == hcl.DiagWarning {
 			sev = "warning"
+		} else {
+			errs++
 		}
 		if d.Subject == nil {
 			fmt.Fprintf(w, "%s: %s\n", sev, d.Summary)
 		} else {
-			fmt.Fprintf(w, "%s:%d:%d: %s: %s\n", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, sev, d.Summary)
+			path := ""
+			if p != nil {
+				if yp := p.PathAt(d.Subject.Start); yp != "" {
+					path = yp + ": "
+				}
+			}
+			fmt.Fprintf(w, "%s:%d:%d: %s: %s%s\n", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, sev, path, d.Summary)
 			writeSnippet(w, src, d.Subject)
 		}
 		if d.Detail != "" {
@@ -109,8 +323,8 @@ func writeDiagnostics(w io.Writer, p *spec.Pipeline, diags hcl.Diagnostics) {
 		}
 		fmt.Fprintln(w)
 	}
-	if n := len(sorted); n > 0 && sorted.HasErrors() {
-		fmt.Fprintf(w, "%d problem(s) found\n", n)
+	if errs > 0 {
+		fmt.Fprintf(w, "%d problem(s) found\n", errs)
 	}
 }
 
@@ -127,11 +341,12 @@ func writeSnippet(w io.Writer, src []byte, r *hcl.Range) {
 		width = r.End.Column - r.Start.Column
 	}
 	pad := strings.Repeat(" ", len(num))
+	runes := []rune(line)
 	indent := strings.Map(func(c rune) rune {
 		if c == '\t' {
 			return '\t'
 		}
 		return ' '
-	}, string([]rune(line)[:min(r.Start.Column-1, len([]rune(line)))]))
+	}, string(runes[:min(max(r.Start.Column-1, 0), len(runes))]))
 	fmt.Fprintf(w, "  %s | %s%s\n", pad, indent, strings.Repeat("^", width))
 }

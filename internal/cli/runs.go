@@ -1,0 +1,399 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/pipectl/pipectl/internal/deploy"
+	"github.com/pipectl/pipectl/planner"
+	"github.com/pipectl/pipectl/workflows"
+)
+
+type dialFunc func(context.Context) (client.Client, error)
+
+// withClient dials, runs f and closes the client.
+func withClient(ctx context.Context, dial dialFunc, f func(client.Client) error) error {
+	c, err := dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return f(c)
+}
+
+func newRunCmd(stdio IO, dial dialFunc) *cobra.Command {
+	cf := &compileFlags{}
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "run NAME|FILE",
+		Short: "Start a run now: of a spec file, or of a deployed (scheduled) pipeline",
+		Long: `Starts one run now. Given a file, its plan; given a pipeline name, the plan its
+schedule holds (what "pipectl apply" deployed). The run's trigger is "manual".`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			return withClient(ctx, dial, func(c client.Client) error {
+				var plan *planner.Plan
+				if _, err := os.Stat(args[0]); err == nil {
+					opts, err := cf.options()
+					if err != nil {
+						return err
+					}
+					if plan, err = compileFile(stdio, args[0], opts); err != nil {
+						return err
+					}
+				} else {
+					d, err := deploy.Get(ctx, c, args[0])
+					if err != nil {
+						return err
+					}
+					if d == nil || d.Plan == nil {
+						return fmt.Errorf("%s is neither a file nor a deployed pipeline (no schedule %s)", args[0], deploy.ScheduleID(args[0]))
+					}
+					plan = d.Plan
+				}
+				run, err := startRun(ctx, c, plan, "", workflows.TriggerManual)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdio.ErrOut, "started run %s of pipeline %s\n", run.GetID(), plan.Pipeline)
+				if !wait {
+					fmt.Fprintln(stdio.Out, run.GetID())
+					return nil
+				}
+				st, err := follow(ctx, c, run, stdio, 500*time.Millisecond, time.Now)
+				return reportRun(stdio, run.GetID(), st, err)
+			})
+		},
+	}
+	cf.add(cmd)
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the run until it ends")
+	return cmd
+}
+
+// runRow is one run in `get runs`; its JSON form is part of the CLI's
+// stable output.
+type runRow struct {
+	ID        string    `json:"id"`
+	RunID     string    `json:"run_id"`
+	Pipeline  string    `json:"pipeline"`
+	Status    string    `json:"status"`
+	Trigger   string    `json:"trigger"`
+	SpecHash  string    `json:"spec_hash"`
+	StartedAt time.Time `json:"started_at"`
+	ClosedAt  time.Time `json:"closed_at,omitzero"`
+}
+
+func newGetCmd(stdio IO, dial dialFunc) *cobra.Command {
+	cmd := &cobra.Command{Use: "get", Short: "List pipelines or runs"}
+	var output string
+	var limit int
+	runs := &cobra.Command{
+		Use:   "runs [PIPELINE]",
+		Short: "List runs, newest first",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q := fmt.Sprintf("WorkflowType = %q", workflows.PipelineWorkflow)
+			if len(args) == 1 {
+				q += fmt.Sprintf(" AND %s = %q", workflows.SearchAttrPipelineName, args[0])
+			}
+			return withClient(cmd.Context(), dial, func(c client.Client) error {
+				rows, err := listRuns(cmd.Context(), c, q, limit)
+				if err != nil {
+					return err
+				}
+				return printRows(stdio, output, rows, func(tw io.Writer) {
+					fmt.Fprintln(tw, "RUN\tPIPELINE\tSTATUS\tTRIGGER\tSTARTED\tDURATION\tSPEC")
+					for _, r := range rows {
+						end := r.ClosedAt
+						if end.IsZero() {
+							end = time.Now()
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Pipeline, r.Status, r.Trigger,
+							r.StartedAt.Local().Format("2006-01-02 15:04:05"), end.Sub(r.StartedAt).Round(time.Second), short(r.SpecHash))
+					}
+				})
+			})
+		},
+	}
+	runs.Flags().IntVar(&limit, "limit", 50, "at most this many runs")
+	pipelines := &cobra.Command{
+		Use:   "pipelines",
+		Short: "List deployed (scheduled) pipelines",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), dial, func(c client.Client) error {
+				rows, err := listSchedules(cmd.Context(), c)
+				if err != nil {
+					return err
+				}
+				return printRows(stdio, output, rows, func(tw io.Writer) {
+					fmt.Fprintln(tw, "PIPELINE\tSCHEDULE\tPAUSED\tNEXT RUN\tSPEC")
+					for _, r := range rows {
+						next := "-"
+						if !r.NextRun.IsZero() {
+							next = r.NextRun.Local().Format("2006-01-02 15:04:05")
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", r.Pipeline, r.Cron, r.Paused, next, short(r.SpecHash))
+					}
+				})
+			})
+		},
+	}
+	for _, c := range []*cobra.Command{runs, pipelines} {
+		c.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+func listRuns(ctx context.Context, c client.Client, query string, limit int) ([]runRow, error) {
+	var rows []runRow
+	var token []byte
+	for len(rows) < limit {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: int32(min(limit, 100)), NextPageToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		for _, e := range resp.Executions {
+			r := runRow{ID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(), Status: runStatus(e.GetStatus()),
+				StartedAt: e.GetStartTime().AsTime()}
+			if e.GetCloseTime() != nil {
+				r.ClosedAt = e.GetCloseTime().AsTime()
+			}
+			fields := e.GetSearchAttributes().GetIndexedFields()
+			dc := converter.GetDefaultDataConverter()
+			_ = dc.FromPayload(fields[workflows.SearchAttrPipelineName], &r.Pipeline)
+			_ = dc.FromPayload(fields[workflows.SearchAttrTriggerName], &r.Trigger)
+			_ = dc.FromPayload(fields[workflows.SearchAttrSpecHashName], &r.SpecHash)
+			rows = append(rows, r)
+			if len(rows) == limit {
+				break
+			}
+		}
+		token = resp.NextPageToken
+		if len(token) == 0 {
+			break
+		}
+	}
+	return rows, nil
+}
+
+func runStatus(s enumspb.WorkflowExecutionStatus) string {
+	switch s {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return "running"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		return "succeeded"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+		return "failed"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		return "cancelled"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return "terminated"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return "timed out"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+		return "continued"
+	}
+	return strings.ToLower(s.String())
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// printRows writes rows as JSON (-o json) or as an aligned table.
+func printRows(stdio IO, output string, rows any, table func(io.Writer)) error {
+	switch output {
+	case "json":
+		enc := json.NewEncoder(stdio.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	case "table", "":
+		tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
+		table(tw)
+		return tw.Flush()
+	}
+	return fmt.Errorf("-o %q: use table or json", output)
+}
+
+func newDescribeCmd(stdio IO, dial dialFunc) *cobra.Command {
+	cmd := &cobra.Command{Use: "describe", Short: "Show one run or pipeline in detail"}
+	var output string
+	run := &cobra.Command{
+		Use:   "run ID",
+		Short: "A run's steps: state, attempts, duration, external job, outputs, error",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), dial, func(c client.Client) error {
+				st, err := runStatusOf(cmd.Context(), c, args[0])
+				if err != nil {
+					return err
+				}
+				if output == "json" {
+					return printRows(stdio, output, st, nil)
+				}
+				printStatus(stdio.Out, args[0], st)
+				return nil
+			})
+		},
+	}
+	run.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	cmd.AddCommand(run)
+	return cmd
+}
+
+// runStatusOf returns a run's status: from the status query while a worker
+// can answer it, else from how the run ended.
+func runStatusOf(ctx context.Context, c client.Client, id string) (*workflows.Status, error) {
+	resp, qerr := c.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
+	if qerr == nil {
+		var st workflows.Status
+		if err := resp.Get(&st); err == nil {
+			return &st, nil
+		}
+	}
+	var st workflows.Status
+	err := c.GetWorkflow(ctx, id, "").Get(ctx, &st)
+	if err == nil {
+		return &st, nil
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.HasDetails() && app.Details(&st) == nil {
+		return &st, nil
+	}
+	var canc *temporal.CanceledError
+	if errors.As(err, &canc) && canc.HasDetails() && canc.Details(&st) == nil {
+		return &st, nil
+	}
+	return nil, fmt.Errorf("run %s: %w", id, errors.Join(qerr, err))
+}
+
+func printStatus(w io.Writer, id string, st *workflows.Status) {
+	fmt.Fprintf(w, "run %s  pipeline %s  %s\n", id, st.Pipeline, st.State)
+	fmt.Fprintf(w, "  logical time %s, started %s", st.LogicalTime.Local().Format(time.RFC3339), st.StartedAt.Local().Format(time.RFC3339))
+	if !st.EndedAt.IsZero() {
+		fmt.Fprintf(w, ", took %s", st.EndedAt.Sub(st.StartedAt).Round(time.Millisecond))
+	}
+	fmt.Fprintf(w, "\n  spec %s\n\n", short(st.SpecHash))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tKIND\tSTATE\tATTEMPT\tDURATION\tJOB\tDETAIL")
+	for _, s := range st.Steps {
+		dur := "-"
+		if !s.StartedAt.IsZero() && !s.EndedAt.IsZero() {
+			dur = s.EndedAt.Sub(s.StartedAt).Round(100 * time.Millisecond).String()
+		}
+		detail := s.Error
+		if detail == "" {
+			detail = s.SkipReason
+		}
+		if s.Items > 0 {
+			detail = strings.TrimSpace(fmt.Sprintf("%d/%d items %s", s.ItemsDone, s.Items, detail))
+		}
+		if s.CancelError != "" {
+			detail += " (stopping its job failed: " + s.CancelError + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.ID, s.Kind, s.State, s.Attempt, dur, jobText(s), detail)
+	}
+	tw.Flush()
+	for _, s := range st.Steps {
+		if len(s.Outputs) == 0 {
+			continue
+		}
+		b, _ := json.Marshal(s.Outputs)
+		fmt.Fprintf(w, "\noutputs of %s: %s", s.ID, b)
+	}
+	fmt.Fprintln(w)
+}
+
+func newWatchCmd(stdio IO, dial dialFunc) *cobra.Command {
+	return &cobra.Command{
+		Use:   "watch ID",
+		Short: "Follow a run live until it ends; the exit status says how it ended",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), dial, func(c client.Client) error {
+				run := c.GetWorkflow(cmd.Context(), args[0], "")
+				st, err := follow(cmd.Context(), c, run, stdio, 500*time.Millisecond, time.Now)
+				return reportRun(stdio, args[0], st, err)
+			})
+		},
+	}
+}
+
+func newCancelCmd(stdio IO, dial dialFunc) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel ID",
+		Short: "Cancel a run; its running external jobs are stopped first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withClient(cmd.Context(), dial, func(c client.Client) error {
+				if err := c.CancelWorkflow(cmd.Context(), args[0], ""); err != nil {
+					return fmt.Errorf("cancel %s: %w", args[0], err)
+				}
+				fmt.Fprintf(stdio.ErrOut, "cancel requested for run %s\n", args[0])
+				return nil
+			})
+		},
+	}
+}
+
+func newStepCmd(stdio IO, dial dialFunc) *cobra.Command {
+	cmd := &cobra.Command{Use: "step", Short: "Act on a suspended step: retry, skip or abort"}
+	for _, a := range []struct{ action, short string }{
+		{workflows.ActionRetry, "Run a suspended step again (a new job)"},
+		{workflows.ActionSkip, "Skip a suspended step; what depends on it runs"},
+		{workflows.ActionAbort, "Fail the run at a suspended step"},
+	} {
+		cmd.AddCommand(&cobra.Command{
+			Use:   a.action + " RUN STEP",
+			Short: a.short,
+			Args:  cobra.ExactArgs(2),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return withClient(cmd.Context(), dial, func(c client.Client) error {
+					st, err := runStatusOf(cmd.Context(), c, args[0])
+					if err != nil {
+						return err
+					}
+					found := false
+					for _, s := range st.Steps {
+						if s.ID == args[1] {
+							found = true
+							if s.State != workflows.StepSuspended {
+								return fmt.Errorf("step %s of run %s is %s, not suspended", args[1], args[0], s.State)
+							}
+						}
+					}
+					if !found {
+						return fmt.Errorf("run %s has no step %s", args[0], args[1])
+					}
+					err = c.SignalWorkflow(cmd.Context(), args[0], "", workflows.SignalStepAction, workflows.StepAction{Step: args[1], Action: a.action})
+					if err != nil {
+						return fmt.Errorf("%s step %s: %w", a.action, args[1], err)
+					}
+					fmt.Fprintf(stdio.ErrOut, "%s requested for step %s of run %s\n", a.action, args[1], args[0])
+					return nil
+				})
+			},
+		})
+	}
+	return cmd
+}
