@@ -3,6 +3,7 @@ package planner
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 )
@@ -86,6 +87,10 @@ func (p *Plan) UnmarshalJSON(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(&q); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Struct == "plain" {
+			te.Struct = "Plan" // as the error would name it without this method
+		}
 		return err
 	}
 	for k, v := range q.Params {

@@ -218,9 +218,9 @@ func TestJSONSchemaKinds(t *testing.T) {
 		{"dli.sql", "sql", map[string]any{"description": "the SQL statement (required)", "type": []any{"string", "number", "boolean"}}},
 		{"dli.sql", "conf", map[string]any{"description": "Spark/DLI settings, e.g. spark.sql.shuffle.partitions: \"200\"", "anyOf": []any{
 			map[string]any{"type": "object", "additionalProperties": map[string]any{"type": []any{"string", "number", "boolean"}}}, tmpl}}},
-		{"dis.stream", "partitions", map[string]any{"description": "partition count; raised or lowered if the stream exists (required)", "anyOf": []any{
+		{"dis.stream", "partitions", map[string]any{"description": "partition count; raised or lowered if the stream exists (not when auto_scale is on) (required)", "anyOf": []any{
 			map[string]any{"type": "number"}, tmpl}}},
-		{"dis.stream", "auto_scale", map[string]any{"description": "scale partitions automatically", "anyOf": []any{
+		{"dis.stream", "auto_scale", map[string]any{"description": "scale partitions automatically, between 1 and partitions", "anyOf": []any{
 			map[string]any{"type": "boolean"}, tmpl}}},
 		{"dli.spark", "args", map[string]any{"description": "application arguments", "anyOf": []any{
 			map[string]any{"type": "array", "items": map[string]any{"type": []any{"string", "number", "boolean"}}}, tmpl}}},

@@ -208,7 +208,7 @@ func TestInvalidSpecIsRejectedBeforeAnythingRuns(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	if want := bad + `:4:11: error: Unknown step kind`; !strings.Contains(stderr, want) {
+	if want := bad + `:4:11: error: steps[0].kind: Unknown step kind`; !strings.Contains(stderr, want) {
 		t.Errorf("stderr lacks %q", want)
 	}
 	if !strings.Contains(stderr, `Did you mean "dli.sql"?`) {

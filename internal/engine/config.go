@@ -30,7 +30,7 @@ const (
 // kinds it runs so far need.
 var (
 	services       = []string{"iam", "cdm", "dis", "dli", "lakeformation", "dlf"}
-	neededServices = []string{"dli"}
+	neededServices = []string{"cdm", "dis", "dli", "lakeformation", "dlf"}
 )
 
 // Config is what a worker needs besides its Temporal connection: where the
@@ -146,7 +146,11 @@ func (c Config) Endpoint(service string) string {
 	if c.Region == "" {
 		return ""
 	}
-	return "https://" + service + "." + c.Region + ".myhuaweicloud.com"
+	host := service
+	if service == "dlf" {
+		host = "dayu-dlf" // DataArts Studio's job API
+	}
+	return "https://" + host + "." + c.Region + ".myhuaweicloud.com"
 }
 
 // Validate reports what is missing for the worker to call the services.

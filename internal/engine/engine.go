@@ -14,8 +14,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/pipectl/pipectl/activities"
+	"github.com/pipectl/pipectl/activities/cdm"
 	"github.com/pipectl/pipectl/activities/cloudapi"
+	"github.com/pipectl/pipectl/activities/dis"
+	"github.com/pipectl/pipectl/activities/dlf"
 	"github.com/pipectl/pipectl/activities/dli"
+	"github.com/pipectl/pipectl/activities/lakeformation"
 	"github.com/pipectl/pipectl/workflows"
 )
 
@@ -41,8 +45,20 @@ func Register(r worker.Registry, cfg Config) error {
 		return err
 	}
 	secrets := activities.EnvSecrets{Dir: cfg.SecretsDir}
-	d := &dli.Activities{Client: dli.NewClient(cfg.Endpoint("dli"), hc), ProjectID: cfg.ProjectID, Secrets: secrets}
+	d := dli.NewActivities(cfg.Endpoint("dli"), hc, cfg.ProjectID, secrets)
 	register(r, dli.KindSQL, d.SubmitSQL, d.WaitSQL, d.CancelSQL)
+	register(r, dli.KindFlinkSQL, d.SubmitFlinkSQL, d.WaitFlink, d.CancelFlink)
+	register(r, dli.KindFlinkJar, d.SubmitFlinkJar, d.WaitFlink, d.CancelFlink)
+	register(r, dli.KindSpark, d.SubmitSpark, d.WaitSpark, d.CancelSpark)
+	cd := cdm.NewActivities(cfg.Endpoint("cdm"), hc, cfg.ProjectID, secrets)
+	register(r, cdm.KindJob, cd.SubmitJob, cd.WaitJob, cd.CancelJob)
+	ds := dis.NewActivities(cfg.Endpoint("dis"), hc, cfg.ProjectID, secrets)
+	register(r, dis.KindStream, ds.SubmitStream, ds.WaitStream, ds.CancelStream)
+	register(r, dis.KindDumpTask, ds.SubmitDumpTask, ds.WaitDumpTask, ds.CancelDumpTask)
+	lf := lakeformation.NewActivities(cfg.Endpoint("lakeformation"), hc, cfg.ProjectID, secrets)
+	register(r, lakeformation.KindJob, lf.SubmitJob, lf.WaitJob, lf.CancelJob)
+	df := dlf.NewActivities(cfg.Endpoint("dlf"), hc, cfg.ProjectID, secrets)
+	register(r, dlf.KindJob, df.SubmitJob, df.WaitJob, df.CancelJob)
 	return nil
 }
 
