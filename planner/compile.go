@@ -328,10 +328,6 @@ func runnableKinds() []string {
 
 // order builds the DAG and returns the step ids in stable topological order.
 func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, steps map[string]Step) []string {
-	g := graph.New(graph.StringHash, graph.Directed(), graph.PreventCycles())
-	for _, id := range ids {
-		_ = g.AddVertex(id) // ids are unique here
-	}
 	if order, ok := topoOrder(ids, steps); ok {
 		if c.diags.HasErrors() {
 			return nil
@@ -342,6 +338,10 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 	// the first edge that closes each cycle. (This is not the common path:
 	// the graph's cycle check walks the ancestors of the edge's source for
 	// every edge, so it costs steps × edges on a big pipeline.)
+	g := graph.New(graph.StringHash, graph.Directed(), graph.PreventCycles())
+	for _, id := range ids {
+		_ = g.AddVertex(id) // ids are unique here
+	}
 	for i, s := range p.Steps {
 		st, ok := steps[s.ID]
 		if !ok || index[s.ID] != i {

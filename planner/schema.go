@@ -327,12 +327,16 @@ func stepOptionProperties() object {
 func stepSchema() object {
 	kinds := Kinds()
 	names := make([]string, 0, len(kinds))
-	var runnable []string
+	var notYet []string
 	for _, k := range kinds {
 		names = append(names, k.Name)
-		if k.Runnable {
-			runnable = append(runnable, k.Name)
+		if !k.Runnable {
+			notYet = append(notYet, k.Name)
 		}
+	}
+	kindDesc := "What the step runs."
+	if len(notYet) > 0 {
+		kindDesc += " This version cannot run " + strings.Join(notYet, ", ") + " yet."
 	}
 	props := obj(
 		"id", obj(
@@ -341,7 +345,7 @@ func stepSchema() object {
 			"pattern", identPattern,
 		),
 		"kind", obj(
-			"description", "What the step runs. This version runs: "+strings.Join(runnable, ", ")+".",
+			"description", kindDesc,
 			"enum", names,
 		),
 		"depends_on", obj(

@@ -143,6 +143,19 @@ func TestJSONSchemaKinds(t *testing.T) {
 	if got := strs(at(t, s, "$defs", "step", "properties", "kind", "enum")); !reflect.DeepEqual(got, names) {
 		t.Errorf("kind enum %v, want %v", got, names)
 	}
+	wantDesc := "What the step runs."
+	var notYet []string
+	for _, k := range kinds {
+		if !k.Runnable {
+			notYet = append(notYet, k.Name)
+		}
+	}
+	if len(notYet) > 0 {
+		wantDesc += " This version cannot run " + strings.Join(notYet, ", ") + " yet."
+	}
+	if got := at(t, s, "$defs", "step", "properties", "kind", "description"); got != wantDesc {
+		t.Errorf("kind description %q, want %q", got, wantDesc)
+	}
 	allOf := at(t, s, "$defs", "step", "allOf").([]any)
 	if len(allOf) != len(kinds) {
 		t.Fatalf("%d kind rules, want %d", len(allOf), len(kinds))

@@ -351,7 +351,7 @@ func credentialKey(key string) bool {
 	if i := strings.LastIndex(key, "."); i >= 0 {
 		seg = key[i+1:]
 	}
-	seg = strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(seg))
+	seg = keyNormalizer.Replace(strings.ToLower(seg))
 	switch seg {
 	case "password", "passwd", "pwd", "secret", "secretkey", "sk", "securitykey", "securitytoken",
 		"token", "authtoken", "xauthtoken", "authorization", "apikey", "privatekey", "accesskeysecret", "secretaccesskey":
@@ -359,6 +359,8 @@ func credentialKey(key string) bool {
 	}
 	return false
 }
+
+var keyNormalizer = strings.NewReplacer("_", "", "-", "")
 
 // Access keys are 20 upper-case letters and digits; secret keys 40
 // letters and digits.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ func LoadFile(path string) (*Pipeline, hcl.Diagnostics) {
 // Load parses src as a pipeline spec. It returns every problem it finds;
 // the pipeline is returned even with errors, holding what was valid.
 func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
-	l := &loader{file: filename, src: src, lineStarts: lineStarts(src)}
+	l := &loader{file: filename, src: src, lineStarts: lineStarts(src), aliasBudget: maxAliasValues(src)}
 	p := &Pipeline{Source: src, Filename: filename}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
@@ -73,6 +74,9 @@ type loader struct {
 	src        []byte
 	lineStarts []int
 	diags      hcl.Diagnostics
+	// aliasBudget is how many more values aliases may expand to (see
+	// maxAliasValues).
+	aliasBudget int
 }
 
 // Step ids and pipeline names become parts of workflow ids, activity
@@ -438,7 +442,7 @@ func (l *loader) bool(n *yaml.Node) bool {
 
 // value reads any value, keeping its node for templates.
 func (l *loader) value(n *yaml.Node) *Value {
-	raw, err := plain(n)
+	raw, err := l.plain(n)
 	if err != nil {
 		l.errorf(l.rng(n), "Invalid value", "%s", err)
 	}
@@ -449,19 +453,56 @@ func (l *loader) value(n *yaml.Node) *Value {
 // and map[string]any. Unlike yaml.v3's own decoding, timestamps stay
 // strings (a date is data to pass on, not a Go time) and integers too big
 // for int64 stay strings rather than failing.
-func plain(n *yaml.Node) (any, error) {
+func (l *loader) plain(n *yaml.Node) (any, error) {
+	d := &plainDecoder{budget: &l.aliasBudget, limit: maxAliasValues(l.src)}
+	return d.decode(n, nil)
+}
+
+// maxAliasValues is how many values a spec's aliases may expand to: plenty
+// for specs that reuse fragments, while a "billion laughs" document (a
+// list of aliases to a list of aliases to …, each level multiplying the
+// size) fails at once instead of taking time and memory exponential in its
+// length.
+func maxAliasValues(src []byte) int { return max(100_000, 4*len(src)) }
+
+// plainDecoder holds what plain needs across a decoding: how deep in
+// aliases it is, and the spec's budget for values decoded through them.
+type plainDecoder struct {
+	aliases int
+	budget  *int // what is left of maxAliasValues
+	limit   int  // maxAliasValues
+}
+
+// decode decodes n, which is inside the lists and mappings open (outermost
+// first). An alias to one of those, such as `a: &x {b: *x}`, would make a
+// value that contains itself: yaml.v3 parses it into nodes without
+// complaint, and decoding it never ended (it overflowed the stack, which
+// kills the process).
+func (d *plainDecoder) decode(n *yaml.Node, open []*yaml.Node) (any, error) {
+	if n.Kind == yaml.AliasNode {
+		if slices.Contains(open, n.Alias) {
+			return nil, fmt.Errorf("line %d: alias *%s is inside the value it refers to", n.Line, n.Value)
+		}
+		d.aliases++
+		defer func() { d.aliases-- }()
+		return d.decode(n.Alias, open)
+	}
+	if d.aliases > 0 {
+		if *d.budget--; *d.budget < 0 {
+			return nil, fmt.Errorf("line %d: aliases expand to too many values; a spec's aliases may give at most %d in all", n.Line, d.limit)
+		}
+	}
 	switch n.Kind {
-	case yaml.AliasNode:
-		return plain(n.Alias)
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return plain(n.Content[0])
+		return d.decode(n.Content[0], open)
 	case yaml.SequenceNode:
+		open = append(open, n)
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := plain(c)
+			v, err := d.decode(c, open)
 			if err != nil {
 				return nil, err
 			}
@@ -469,11 +510,12 @@ func plain(n *yaml.Node) (any, error) {
 		}
 		return out, nil
 	case yaml.MappingNode:
+		open = append(open, n)
 		out := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Tag == "!!merge" {
-				merged, err := plain(v)
+				merged, err := d.decode(v, open)
 				if err != nil {
 					return nil, err
 				}
@@ -492,7 +534,7 @@ func plain(n *yaml.Node) (any, error) {
 			if _, dup := out[k.Value]; dup {
 				return nil, fmt.Errorf("line %d: key %q is set twice in this mapping", k.Line, k.Value)
 			}
-			val, err := plain(v)
+			val, err := d.decode(v, open)
 			if err != nil {
 				return nil, err
 			}
@@ -643,7 +685,7 @@ func (l *loader) values(n *yaml.Node) map[string]Value {
 			l.errorf(l.rng(k), "Duplicate field", "%q is set twice in this `with`.", k.Value)
 			continue
 		}
-		raw, err := plain(v)
+		raw, err := l.plain(v)
 		if err != nil {
 			l.errorf(l.rng(v), "Invalid value", "%s", err)
 			continue

@@ -340,6 +340,7 @@ func TestLoadErrors(t *testing.T) {
 	const idDetail = ": an id starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'."
 	const durDetail = ` is not a positive duration; write one such as "30s", "5m" or "1h30m".`
 	const notMapping = "Expected a mapping (key: value lines), found "
+	const tooManyAliased = "aliases expand to too many values; a spec's aliases may give at most 100000 in all"
 	tests := []struct {
 		name string
 		src  string // or file, from testdata
@@ -654,6 +655,47 @@ func TestLoadErrors(t *testing.T) {
 			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with:\n      conf: {a: 1, a: 2}\n",
 			want: []wantDiag{{"6:13-6:14", "Invalid value",
 				"line 6: key \"a\" is set twice in this mapping"}},
+		},
+		{
+			// yaml.v3 parses an alias inside the value it refers to
+			// without complaint; decoding it overflowed the stack.
+			name: "with value that contains itself",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with:\n      sql: &q\n        sql: *q\n",
+			want: []wantDiag{{"6:12-6:13", "Invalid value", "line 7: alias *q is inside the value it refers to"}},
+		},
+		{
+			name: "merge key into the mapping that holds it",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with:\n      conf: &c {x: 1, <<: *c}\n",
+			want: []wantDiag{{"6:13-6:14", "Invalid value", "line 6: alias *c is inside the value it refers to"}},
+		},
+		{
+			name: "parameter default that contains itself",
+			src:  "name: p\nparams:\n  x: &l [a, [*l]]\nsteps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{{"3:6-3:7", "Invalid value", "line 3: alias *l is inside the value it refers to"}},
+		},
+		{
+			// Each level multiplies the values by 10: decoding level 6
+			// would make a million. Levels 4 to 6 are refused, whose
+			// values go past 100,000.
+			name: "billion laughs",
+			src: "name: p\nparams:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" +
+				"  a1: &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]\n" +
+				"  a2: &a2 [*a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1]\n" +
+				"  a3: &a3 [*a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2]\n" +
+				"  a4: &a4 [*a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3]\n" +
+				"  a5: &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]\n" +
+				"  a6: &a6 [*a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5]\n" +
+				"steps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{
+				{"7:7-7:8", "Invalid value", "line 3: " + tooManyAliased},
+				{"8:7-8:8", "Invalid value", "line 7: " + tooManyAliased},
+				{"9:7-9:8", "Invalid value", "line 8: " + tooManyAliased},
+			},
+		},
+		{
+			// Aliases to a value beside them, not around them, are fine.
+			name: "alias to a sibling value",
+			src:  "name: p\nparams:\n  x: [&l [a], *l, [*l]]\nsteps:\n  - id: a\n    kind: dli.sql\n",
 		},
 
 		// Everything at once: every problem is reported, in file order

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/pipectl/pipectl/planner"
@@ -98,6 +99,7 @@ func (r *run) evalWith(step planner.Step, item cty.Value, attempt int) (json.Raw
 		return nil, fmt.Errorf("with: %w", err)
 	}
 	sc := r.scope(item, attempt)
+	textual := textInputs(step.Kind)
 	keys := make([]string, 0, len(step.Templates))
 	for k := range step.Templates {
 		keys = append(keys, k)
@@ -105,7 +107,7 @@ func (r *run) evalWith(step planner.Step, item cty.Value, attempt int) (json.Raw
 	sort.Strings(keys)
 	for _, k := range keys {
 		pos := step.Templates[k]
-		v, err := evalValue(with[k], pos, sc)
+		v, err := evalValue(with[k], pos, sc, textual[k])
 		if err != nil {
 			return nil, fmt.Errorf("with.%s: %w", k, err)
 		}
@@ -114,8 +116,25 @@ func (r *run) evalWith(step planner.Step, item cty.Value, attempt int) (json.Raw
 	return json.Marshal(with)
 }
 
-// evalValue evaluates the templates inside v (a decoded JSON value).
-func evalValue(v any, pos planner.SrcPos, sc expr.Scope) (any, error) {
+// textInputs are the inputs of kind whose values are text.
+func textInputs(kind string) map[string]bool {
+	k, _ := planner.LookupKind(kind)
+	out := map[string]bool{}
+	for _, in := range k.Inputs {
+		switch in.Type {
+		case planner.TypeString, planner.TypeStringList, planner.TypeStringMap, planner.TypeDuration, planner.TypeTime:
+			out[in.Name] = true
+		}
+	}
+	return out
+}
+
+// evalValue evaluates the templates inside v (a decoded JSON value). In
+// an input whose values are text (a string, a list or a mapping of
+// strings), a template giving a number or a bool gives its text instead,
+// as the planner turns literal numbers and bools into text there:
+// "${params.partitions}" in a Spark conf is "200", not 200.
+func evalValue(v any, pos planner.SrcPos, sc expr.Scope, text bool) (any, error) {
 	switch x := v.(type) {
 	case string:
 		if !expr.HasTemplate(x) {
@@ -127,6 +146,9 @@ func evalValue(v any, pos planner.SrcPos, sc expr.Scope) (any, error) {
 		}
 		if val.IsNull() {
 			return nil, nil
+		}
+		if text {
+			val = asText(val)
 		}
 		if val.Type() == cty.String {
 			return val.AsString(), nil
@@ -142,7 +164,7 @@ func evalValue(v any, pos planner.SrcPos, sc expr.Scope) (any, error) {
 		return out, nil
 	case []any:
 		for i := range x {
-			e, err := evalValue(x[i], pos, sc)
+			e, err := evalValue(x[i], pos, sc, text)
 			if err != nil {
 				return nil, err
 			}
@@ -156,7 +178,7 @@ func evalValue(v any, pos planner.SrcPos, sc expr.Scope) (any, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			e, err := evalValue(x[k], pos, sc)
+			e, err := evalValue(x[k], pos, sc, text)
 			if err != nil {
 				return nil, err
 			}
@@ -165,6 +187,42 @@ func evalValue(v any, pos planner.SrcPos, sc expr.Scope) (any, error) {
 		return x, nil
 	}
 	return v, nil
+}
+
+// asText turns the numbers and bools in v, at any depth, into strings
+// (HCL's conversion, as in "${x}" inside a longer string).
+func asText(v cty.Value) cty.Value {
+	if !v.IsKnown() || v.IsNull() {
+		return v
+	}
+	t := v.Type()
+	switch {
+	case t == cty.Number || t == cty.Bool:
+		if s, err := convert.Convert(v, cty.String); err == nil {
+			return s
+		}
+	case t.IsListType() || t.IsSetType() || t.IsTupleType():
+		var elems []cty.Value
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			elems = append(elems, asText(e))
+		}
+		if len(elems) == 0 {
+			return v
+		}
+		return cty.TupleVal(elems)
+	case t.IsMapType() || t.IsObjectType():
+		attrs := map[string]cty.Value{}
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			attrs[k.AsString()] = asText(e)
+		}
+		if len(attrs) == 0 {
+			return v
+		}
+		return cty.ObjectVal(attrs)
+	}
+	return v
 }
 
 // evalWait returns how long a wait step waits from now.

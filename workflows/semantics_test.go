@@ -179,6 +179,13 @@ func TestSuspendThenOperatorActions(t *testing.T) {
 				t.Errorf("state while waiting for the operator = %s, want suspended", mid.Steps[0].State)
 			}
 			wantStates(t, got, map[string]StepState{"load": tc.wantState, "next": tc.wantNext})
+			if tc.action == ActionRetry {
+				// A retry is a new attempt: a new job, not a re-attach to
+				// the one that failed.
+				if keys := f.keys["load"]; len(keys) != 2 || keys[0] == keys[1] || got["load"].Attempt != 2 {
+					t.Errorf("after retry: keys %v, attempt %d; want two distinct keys and attempt 2", keys, got["load"].Attempt)
+				}
+			}
 		})
 	}
 }

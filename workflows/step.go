@@ -58,8 +58,9 @@ func (r *run) runStep(ctx workflow.Context, step planner.Step, st *StepStatus) (
 		}
 		return nil, workflow.Sleep(ctx, d)
 	}
+	prior := st.Attempt // attempts made before an operator's retry
 	if step.ForEach == nil {
-		res, err := r.runJob(ctx, step, st, cty.NilVal, 0)
+		res, err := r.runJob(ctx, step, st, cty.NilVal, 0, prior)
 		if err != nil {
 			return nil, err
 		}
@@ -69,13 +70,13 @@ func (r *run) runStep(ctx workflow.Context, step planner.Step, st *StepStatus) (
 	if err != nil {
 		return nil, err
 	}
-	return r.runItems(ctx, step, st, items)
+	return r.runItems(ctx, step, st, items, prior)
 }
 
 // runItems runs one job per element, at most MaxParallel at once, and
 // collects each output as a list in element order. The first failure
 // cancels the elements still running.
-func (r *run) runItems(ctx workflow.Context, step planner.Step, st *StepStatus, items []cty.Value) (map[string]any, error) {
+func (r *run) runItems(ctx workflow.Context, step planner.Step, st *StepStatus, items []cty.Value, prior int) (map[string]any, error) {
 	st.Items, st.ItemsDone = len(items), 0
 	ctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
@@ -93,7 +94,7 @@ func (r *run) runItems(ctx workflow.Context, step planner.Step, st *StepStatus, 
 			next++
 			running++
 			workflow.Go(ctx, func(ctx workflow.Context) {
-				res, err := r.runJob(ctx, step, st, items[n], n+1)
+				res, err := r.runJob(ctx, step, st, items[n], n+1, prior)
 				results[n] = res
 				done.Send(ctx, err)
 			})
@@ -130,16 +131,19 @@ func (r *run) runItems(ctx workflow.Context, step planner.Step, st *StepStatus, 
 
 // runJob runs the step's job for one element (item 0: no for_each),
 // re-running it after the service reports it failed, up to the step's
-// retry.max_attempts.
-func (r *run) runJob(ctx workflow.Context, step planner.Step, st *StepStatus, item cty.Value, itemIndex int) (*activities.Result, error) {
+// retry.max_attempts. Attempts are numbered on from those the step already
+// made, so an operator's retry of a suspended step is a new attempt with a
+// new idempotency key, not a re-attach to the job that failed.
+func (r *run) runJob(ctx workflow.Context, step planner.Step, st *StepStatus, item cty.Value, itemIndex, prior int) (*activities.Result, error) {
 	deadline := workflow.Now(ctx).Add(time.Duration(step.Timeout))
-	for attempt := 1; ; attempt++ {
+	first := prior + 1
+	for attempt := first; ; attempt++ {
 		st.Attempt = max(st.Attempt, attempt)
 		res, err := r.runAttempt(ctx, step, st, item, itemIndex, attempt, deadline)
-		if err == nil || attempt >= step.Retry.MaxAttempts || !jobFailed(err) || ctx.Err() != nil {
+		if err == nil || attempt-first+1 >= step.Retry.MaxAttempts || !jobFailed(err) || ctx.Err() != nil {
 			return res, err
 		}
-		wait := retryDelay(step.Retry, attempt)
+		wait := retryDelay(step.Retry, attempt-first+1)
 		if workflow.Now(ctx).Add(wait).After(deadline) {
 			return nil, err
 		}

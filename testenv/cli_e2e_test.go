@@ -1,0 +1,273 @@
+package testenv_test
+
+// End-to-end tests of the command line against the embedded stack: the
+// commands run in-process exactly as a user runs them.
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pipectl/pipectl/internal/deploy"
+	"github.com/pipectl/pipectl/testenv"
+	"github.com/pipectl/pipectl/testenv/emulator"
+	"github.com/pipectl/pipectl/workflows"
+)
+
+const scheduledSpec = `name: hourly-report
+params:
+  region: eu
+schedule:
+  cron: "0 * * * *"
+  timezone: Asia/Shanghai
+  overlap: allow_all
+steps:
+  - id: load
+    kind: dli.sql
+    poll: {interval: 200ms, max_interval: 1s}
+    with:
+      sql: >-
+        INSERT INTO r SELECT '${formatdate("YYYY-MM-DD hh:mm", run.logical_time)}', '${params.region}'
+  - id: report
+    kind: dli.sql
+    depends_on: load
+    poll: {interval: 200ms, max_interval: 1s}
+    with:
+      sql: SELECT 1
+`
+
+func writeSpec(t *testing.T, name, src string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestApplyScheduleIsDeclarative(t *testing.T) {
+	st := startStack(t, testenv.StackOptions{JobDuration: 200 * time.Millisecond})
+	file := writeSpec(t, "hourly.yaml", scheduledSpec)
+
+	code, out, _ := pipectl(t, st, "plan", file, "--detailed-exitcode")
+	if code != 2 || !strings.Contains(out, "+ schedule pipectl-hourly-report") {
+		t.Fatalf("plan before apply: exit %d, output:\n%s", code, out)
+	}
+	code, out, _ = pipectl(t, st, "apply", file)
+	if code != 0 || !strings.Contains(out, "schedule pipectl-hourly-report created") {
+		t.Fatalf("first apply: exit %d\n%s", code, out)
+	}
+	code, out, _ = pipectl(t, st, "apply", file)
+	if code != 0 || !strings.Contains(out, "is up to date: no changes") {
+		t.Fatalf("second apply: exit %d\n%s", code, out)
+	}
+	code, out, _ = pipectl(t, st, "plan", file, "--detailed-exitcode")
+	if code != 0 || !strings.Contains(out, "none: the deployed plan is identical") {
+		t.Fatalf("plan after apply: exit %d\n%s", code, out)
+	}
+
+	// Edit the cron and a step: plan names both, apply updates in place.
+	edited := strings.Replace(strings.Replace(scheduledSpec, `"0 * * * *"`, `"30 * * * *"`, 1), "SELECT 1", "SELECT 2", 1)
+	if err := os.WriteFile(file, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = pipectl(t, st, "plan", file, "--detailed-exitcode")
+	if code != 2 || !strings.Contains(out, "~ schedule.cron: 0 * * * * -> 30 * * * *") || !strings.Contains(out, "~ step report: changed with") {
+		t.Fatalf("plan after edit: exit %d\n%s", code, out)
+	}
+	code, out, _ = pipectl(t, st, "apply", file)
+	if code != 0 || !strings.Contains(out, "schedule pipectl-hourly-report updated") {
+		t.Fatalf("apply after edit: exit %d\n%s", code, out)
+	}
+	d, err := deploy.Get(t.Context(), st.Client, "hourly-report")
+	if err != nil || d == nil || d.Plan.Schedule.Cron != "30 * * * *" {
+		t.Fatalf("deployed schedule after update: %+v, %v", d, err)
+	}
+
+	// -o json is stable output a script can parse.
+	code, out, _ = pipectl(t, st, "get", "pipelines", "-o", "json")
+	var rows []struct {
+		Pipeline string `json:"pipeline"`
+		Cron     string `json:"cron"`
+		Paused   bool   `json:"paused"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 1 || rows[0].Pipeline != "hourly-report" || rows[0].Cron != "30 * * * *" {
+		t.Fatalf("get pipelines -o json: exit %d\n%s", code, out)
+	}
+}
+
+func TestScheduleTriggerPauseResumeAndBackfill(t *testing.T) {
+	st := startStack(t, testenv.StackOptions{JobDuration: 200 * time.Millisecond})
+	file := writeSpec(t, "hourly.yaml", scheduledSpec)
+	if code, _, _ := pipectl(t, st, "apply", file); code != 0 {
+		t.Fatal("apply failed")
+	}
+
+	if code, _, _ := pipectl(t, st, "schedule", "pause", "hourly-report", "--note", "warehouse maintenance"); code != 0 {
+		t.Fatal("pause failed")
+	}
+	code, out, _ := pipectl(t, st, "schedule", "describe", "hourly-report")
+	if code != 0 || !strings.Contains(out, "PAUSED: warehouse maintenance") || !strings.Contains(out, "next") {
+		t.Fatalf("describe paused: exit %d\n%s", code, out)
+	}
+	if code, _, _ := pipectl(t, st, "schedule", "resume", "hourly-report"); code != 0 {
+		t.Fatal("resume failed")
+	}
+	if _, out, _ := pipectl(t, st, "schedule", "describe", "hourly-report"); strings.Contains(out, "PAUSED") {
+		t.Fatalf("still paused after resume:\n%s", out)
+	}
+
+	// A trigger starts one run now.
+	if code, _, _ := pipectl(t, st, "schedule", "trigger", "hourly-report"); code != 0 {
+		t.Fatal("trigger failed")
+	}
+	runs := waitRuns(t, st, "hourly-report", 1)
+	if runs[0].Trigger != workflows.TriggerSchedule {
+		t.Errorf("triggered run has trigger %q", runs[0].Trigger)
+	}
+
+	// A backfill of three hours gives three runs, each for its own hour.
+	before := len(st.Emulator.DLIJobs())
+	code, _, stderr := pipectl(t, st, "backfill", "hourly-report", "--from", "2026-03-01T10:00:00+08:00", "--to", "2026-03-01T13:00:00+08:00")
+	if code != 0 || !strings.Contains(stderr, "3 runs") {
+		t.Fatalf("backfill: exit %d\n%s", code, stderr)
+	}
+	waitRuns(t, st, "hourly-report", 4)
+	deadline := time.Now().Add(30 * time.Second)
+	var hours []string
+	for time.Now().Before(deadline) {
+		hours = nil
+		for _, j := range st.Emulator.DLIJobs()[before:] {
+			if strings.HasPrefix(j.SQL, "INSERT INTO r SELECT '2026-03-01") {
+				hours = append(hours, j.SQL)
+			}
+		}
+		if len(hours) == 3 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	slices.Sort(hours)
+	// Logical times are in UTC: 10:00, 11:00 and 12:00 in Shanghai.
+	want := []string{
+		"INSERT INTO r SELECT '2026-03-01 02:00', 'eu'",
+		"INSERT INTO r SELECT '2026-03-01 03:00', 'eu'",
+		"INSERT INTO r SELECT '2026-03-01 04:00', 'eu'",
+	}
+	if !slices.Equal(hours, want) {
+		t.Errorf("backfilled runs processed %q, want %q", hours, want)
+	}
+}
+
+type runJSON struct {
+	ID       string `json:"id"`
+	Pipeline string `json:"pipeline"`
+	Status   string `json:"status"`
+	Trigger  string `json:"trigger"`
+}
+
+// waitRuns polls `get runs -o json` until the pipeline has n runs.
+func waitRuns(t *testing.T, st *testenv.Stack, pipeline string, n int) []runJSON {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, out, _ := pipectl(t, st, "get", "runs", pipeline, "-o", "json")
+		var runs []runJSON
+		if err := json.Unmarshal([]byte(out), &runs); err != nil {
+			t.Fatalf("get runs -o json is not JSON: %v\n%s", err, out)
+		}
+		if len(runs) >= n {
+			return runs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d runs of %s after 30s, want %d", len(runs), pipeline, n)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func TestCancelStopsExternalJobs(t *testing.T) {
+	st := startStack(t, testenv.StackOptions{JobDuration: 200 * time.Millisecond})
+	st.Emulator.AddRule(emulator.Rule{Service: emulator.DLI, Match: "forever", Hang: true})
+	file := writeSpec(t, "slow.yaml", `name: slow
+steps:
+  - {id: a, kind: dli.sql, poll: {interval: 200ms}, with: {sql: "select forever_a"}}
+  - {id: b, kind: dli.sql, poll: {interval: 200ms}, with: {sql: "select forever_b"}}
+`)
+	code, out, _ := pipectl(t, st, "apply", file, "--id", "slow-1")
+	if code != 0 || strings.TrimSpace(out) != "slow-1" {
+		t.Fatalf("apply: exit %d, out %q", code, out)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(st.Emulator.DLIJobs()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code, _, _ := pipectl(t, st, "cancel", "slow-1"); code != 0 {
+		t.Fatal("cancel failed")
+	}
+	code, _, stderr := pipectl(t, st, "watch", "slow-1")
+	if code != 1 || !strings.Contains(stderr, "cancelled") {
+		t.Errorf("watch after cancel: exit %d\n%s", code, stderr)
+	}
+	for _, j := range st.Emulator.DLIJobs() {
+		if j.Status != "CANCELLED" {
+			t.Errorf("job %s (%s) is %s after the run was cancelled, want CANCELLED", j.ID, j.SQL, j.Status)
+		}
+	}
+	code, out, _ = pipectl(t, st, "describe", "run", "slow-1", "-o", "json")
+	var status workflows.Status
+	if code != 0 || json.Unmarshal([]byte(out), &status) != nil || status.State != workflows.RunCancelled {
+		t.Errorf("describe run -o json: exit %d, state %q\n%s", code, status.State, out)
+	}
+}
+
+func TestSuspendedStepIsRetriedByAnOperator(t *testing.T) {
+	st := startStack(t, testenv.StackOptions{JobDuration: 200 * time.Millisecond})
+	st.Emulator.AddRule(emulator.Rule{Service: emulator.DLI, Match: "flaky", FailMessage: "Disk quota exceeded", FailFirst: 1})
+	file := writeSpec(t, "suspend.yaml", `name: suspend-demo
+steps:
+  - id: flaky
+    kind: dli.sql
+    on_failure: suspend
+    poll: {interval: 200ms}
+    with: {sql: "select flaky"}
+  - {id: after, kind: dli.sql, depends_on: flaky, poll: {interval: 200ms}, with: {sql: "select 2"}}
+`)
+	if code, _, _ := pipectl(t, st, "apply", file, "--id", "susp-1"); code != 0 {
+		t.Fatal("apply failed")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, out, _ := pipectl(t, st, "describe", "run", "susp-1")
+		if code == 0 && strings.Contains(out, "suspended") && strings.Contains(out, "Disk quota exceeded") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("step never suspended:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code, _, stderr := pipectl(t, st, "step", "retry", "susp-1", "after"); code == 0 || !strings.Contains(stderr, "not suspended") {
+		t.Errorf("retry of a step that is not suspended: exit %d\n%s", code, stderr)
+	}
+	if code, _, _ := pipectl(t, st, "step", "retry", "susp-1", "flaky"); code != 0 {
+		t.Fatal("step retry failed")
+	}
+	code, _, stderr := pipectl(t, st, "watch", "susp-1")
+	if code != 0 || !strings.Contains(stderr, "pipeline suspend-demo succeeded") {
+		t.Fatalf("run after retry: exit %d\n%s", code, stderr)
+	}
+	var flaky []emulator.DLIJob
+	for _, j := range st.Emulator.DLIJobs() {
+		if j.SQL == "select flaky" {
+			flaky = append(flaky, j)
+		}
+	}
+	if len(flaky) != 2 || flaky[0].Status != "FAILED" || flaky[1].Status != "FINISHED" {
+		t.Errorf("flaky jobs = %+v, want one FAILED then one FINISHED", flaky)
+	}
+}
