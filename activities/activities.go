@@ -68,6 +68,9 @@ type Job struct {
 	// Reattached is true when submit found the job already created by an
 	// earlier attempt.
 	Reattached bool `json:"reattached,omitempty"`
+	// Result is set by a submit that did the whole job itself (an http
+	// step's call): wait then only hands it back.
+	Result *Result `json:"result,omitempty"`
 }
 
 // Result is what a finished job reports.

@@ -243,7 +243,8 @@ func Kinds() []Kind {
 				{Name: "sign", Type: TypeBool, Doc: "sign the request with the worker's AK/SK"},
 				{Name: "expect_status", Type: TypeList, Doc: "acceptable status codes (default any 2xx)"},
 			},
-			Outputs: []string{"status", "body"},
+			Outputs:  []string{"status", "body"},
+			Runnable: true,
 		},
 		{
 			Name: "wait",

@@ -13,14 +13,18 @@ import (
 
 // Environment variables read by ConfigFromEnv. They override the file.
 const (
-	EnvConfigFile  = "PIPECTL_CONFIG"
-	EnvProjectID   = "PIPECTL_PROJECT_ID"
-	EnvRegion      = "PIPECTL_REGION"
-	EnvToken       = "PIPECTL_IAM_TOKEN"
-	EnvSecretsDir  = "PIPECTL_SECRETS_DIR"
-	EnvIAMUser     = "PIPECTL_IAM_USER"
-	EnvIAMDomain   = "PIPECTL_IAM_DOMAIN"
-	EnvIAMPassword = "PIPECTL_IAM_PASSWORD"
+	EnvConfigFile = "PIPECTL_CONFIG"
+	EnvProjectID  = "PIPECTL_PROJECT_ID"
+	EnvRegion     = "PIPECTL_REGION"
+	EnvToken      = "PIPECTL_IAM_TOKEN"
+	EnvSecretsDir = "PIPECTL_SECRETS_DIR"
+	// The official SDK's names for access keys.
+	EnvAK            = "HUAWEICLOUD_SDK_AK"
+	EnvSK            = "HUAWEICLOUD_SDK_SK"
+	EnvSecurityToken = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
+	EnvIAMUser       = "PIPECTL_IAM_USER"
+	EnvIAMDomain     = "PIPECTL_IAM_DOMAIN"
+	EnvIAMPassword   = "PIPECTL_IAM_PASSWORD"
 	// EnvEndpointPrefix + service name in upper case (PIPECTL_ENDPOINT_DLI)
 	// overrides one service's endpoint.
 	EnvEndpointPrefix = "PIPECTL_ENDPOINT_"
@@ -50,6 +54,13 @@ type Config struct {
 // from files named in the config file, never from the config file itself,
 // so a config file can be committed.
 type AuthConfig struct {
+	// AK/SK signing (SDK-HMAC-SHA256), with an optional security token
+	// for temporary credentials. Preferred when set: no token to fetch.
+	AK            string
+	SK            cloudapi.Secret
+	SecurityToken cloudapi.Secret
+	// An IAM token obtained elsewhere, or an IAM user whose password
+	// obtains one.
 	Token    cloudapi.Secret
 	User     string
 	Domain   string
@@ -60,6 +71,8 @@ type AuthConfig struct {
 type fileConfig struct {
 	Config `yaml:",inline"`
 	Auth   struct {
+		AK           string `yaml:"ak"`
+		SKFile       string `yaml:"sk_file"`
 		TokenFile    string `yaml:"token_file"`
 		User         string `yaml:"user"`
 		Domain       string `yaml:"domain"`
@@ -90,6 +103,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if v := getenv(EnvToken); v != "" {
 		cfg.Auth.Token = cloudapi.NewSecret(v)
 	}
+	set(&cfg.Auth.AK, EnvAK)
+	if v := getenv(EnvSK); v != "" {
+		cfg.Auth.SK = cloudapi.NewSecret(v)
+	}
+	if v := getenv(EnvSecurityToken); v != "" {
+		cfg.Auth.SecurityToken = cloudapi.NewSecret(v)
+	}
 	if v := getenv(EnvIAMPassword); v != "" {
 		cfg.Auth.Password = cloudapi.NewSecret(v)
 	}
@@ -117,7 +137,7 @@ func LoadConfigFile(path string) (Config, error) {
 		return Config{}, fmt.Errorf("worker config %s: %w", path, err)
 	}
 	cfg := fc.Config
-	cfg.Auth.User, cfg.Auth.Domain = fc.Auth.User, fc.Auth.Domain
+	cfg.Auth.User, cfg.Auth.Domain, cfg.Auth.AK = fc.Auth.User, fc.Auth.Domain, fc.Auth.AK
 	read := func(file string) (cloudapi.Secret, error) {
 		if file == "" {
 			return cloudapi.Secret{}, nil
@@ -127,6 +147,9 @@ func LoadConfigFile(path string) (Config, error) {
 			return cloudapi.Secret{}, fmt.Errorf("worker config %s: %w", path, err)
 		}
 		return cloudapi.NewSecret(strings.TrimSpace(string(b))), nil
+	}
+	if cfg.Auth.SK, err = read(fc.Auth.SKFile); err != nil {
+		return Config{}, err
 	}
 	if cfg.Auth.Token, err = read(fc.Auth.TokenFile); err != nil {
 		return Config{}, err
@@ -170,8 +193,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("unknown service %q in endpoints (known: %s)", s, strings.Join(services, ", ")))
 		}
 	}
-	if c.Auth.Token.IsZero() && c.Auth.User == "" {
-		errs = append(errs, fmt.Errorf("no credentials: set %s, or %s, %s and %s", EnvToken, EnvIAMUser, EnvIAMDomain, EnvIAMPassword))
+	if c.Auth.AK == "" && c.Auth.Token.IsZero() && c.Auth.User == "" {
+		errs = append(errs, fmt.Errorf("no credentials: set %s and %s, or %s, or %s, %s and %s", EnvAK, EnvSK, EnvToken, EnvIAMUser, EnvIAMDomain, EnvIAMPassword))
+	}
+	if c.Auth.AK != "" && c.Auth.SK.IsZero() {
+		errs = append(errs, fmt.Errorf("access key %s has no secret key: set %s", c.Auth.AK, EnvSK))
 	}
 	if c.Auth.User != "" && c.Auth.Password.IsZero() {
 		errs = append(errs, fmt.Errorf("IAM user %q has no password: set %s", c.Auth.User, EnvIAMPassword))

@@ -20,6 +20,7 @@ import (
 	"github.com/pipectl/pipectl/activities/dlf"
 	"github.com/pipectl/pipectl/activities/dli"
 	"github.com/pipectl/pipectl/activities/lakeformation"
+	"github.com/pipectl/pipectl/activities/restapi"
 	"github.com/pipectl/pipectl/workflows"
 )
 
@@ -59,6 +60,13 @@ func Register(r worker.Registry, cfg Config) error {
 	register(r, lakeformation.KindJob, lf.SubmitJob, lf.WaitJob, lf.CancelJob)
 	df := dlf.NewActivities(cfg.Endpoint("dlf"), hc, cfg.ProjectID, secrets)
 	register(r, dlf.KindJob, df.SubmitJob, df.WaitJob, df.CancelJob)
+	// http steps call user URLs: no IAM token goes there, and signing is
+	// per step (with.sign) with the worker's access key.
+	rest := &restapi.Activities{Plain: &http.Client{Timeout: 50 * time.Second}, Secrets: secrets}
+	if cfg.Auth.AK != "" {
+		rest.Signed = &http.Client{Timeout: 50 * time.Second, Transport: &cloudapi.AKSKTransport{AK: cfg.Auth.AK, SK: cfg.Auth.SK, SecurityToken: cfg.Auth.SecurityToken}}
+	}
+	register(r, restapi.KindHTTP, rest.Submit, rest.Wait, rest.Cancel)
 	return nil
 }
 
@@ -71,6 +79,9 @@ func register(r worker.Registry, kind string, submit, wait, cancel any) {
 // httpClient builds the authenticated HTTP client all service clients share.
 func (c Config) httpClient() (*http.Client, error) {
 	base := http.DefaultTransport
+	if c.Auth.AK != "" {
+		return &http.Client{Transport: &cloudapi.AKSKTransport{AK: c.Auth.AK, SK: c.Auth.SK, SecurityToken: c.Auth.SecurityToken, Base: base}, Timeout: 50 * time.Second}, nil
+	}
 	var src cloudapi.TokenSource
 	switch {
 	case !c.Auth.Token.IsZero():
