@@ -98,6 +98,19 @@ func TestApplyScheduleIsDeclarative(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 1 || rows[0].Pipeline != "hourly-report" || rows[0].Cron != "30 * * * *" {
 		t.Fatalf("get pipelines -o json: exit %d\n%s", code, out)
 	}
+
+	// --prune deletes pipectl's schedules of pipelines no given spec declares.
+	other := writeSpec(t, "daily.yaml", strings.Replace(scheduledSpec, "name: hourly-report", "name: daily-report", 1))
+	if code, _, _ := pipectl(t, st, "apply", other); code != 0 {
+		t.Fatal("apply of a second pipeline failed")
+	}
+	code, out, _ = pipectl(t, st, "apply", other, "--prune")
+	if code != 0 || !strings.Contains(out, "schedule pipectl-hourly-report deleted") || strings.Contains(out, "pipectl-daily-report deleted") {
+		t.Fatalf("apply --prune: exit %d\n%s", code, out)
+	}
+	if d, err := deploy.Get(t.Context(), st.Client, "hourly-report"); err != nil || d != nil {
+		t.Errorf("pruned schedule still there: %+v, %v", d, err)
+	}
 }
 
 func TestScheduleTriggerPauseResumeAndBackfill(t *testing.T) {

@@ -32,8 +32,9 @@ type applyOptions struct {
 func newApplyCmd(stdio IO, dial func(context.Context) (client.Client, error)) *cobra.Command {
 	opts := &applyOptions{IO: stdio, Dial: dial, Now: time.Now, Refresh: 500 * time.Millisecond}
 	cf := &compileFlags{}
+	var prune bool
 	cmd := &cobra.Command{
-		Use:   "apply FILE",
+		Use:   "apply FILE...",
 		Short: "Deploy a scheduled pipeline, or run one",
 		Long: `Compiles the spec. A spec with a schedule becomes (or updates) the Temporal
 Schedule named pipectl-<pipeline>, carrying the compiled plan; applying the
@@ -43,28 +44,77 @@ plan they started with. A spec without a schedule starts one run.
 With --wait, a run is followed with a live table of its steps (state,
 duration, external job id); the exit status is 0 when the pipeline
 succeeded, 1 when it failed, naming the failing step and the service's
-error message.`,
-		Args: cobra.ExactArgs(1),
+error message.
+
+With --prune, schedules pipectl created for pipelines that none of the given
+files declare any more are deleted (schedules pipectl did not create are
+never touched). Give every spec you deploy in one apply to use it.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.File = args[0]
 			var err error
 			if opts.Compile, err = cf.options(); err != nil {
 				return err
 			}
-			return runApply(cmd.Context(), opts)
+			if len(args) > 1 && (opts.Wait || opts.ID != "") {
+				return fmt.Errorf("--wait and --id apply to one spec; give one file")
+			}
+			var names []string
+			for _, f := range args {
+				opts.File = f
+				name, err := runApplyOne(cmd.Context(), opts)
+				if err != nil {
+					return err
+				}
+				names = append(names, name)
+			}
+			if prune {
+				return runPrune(cmd.Context(), opts, names)
+			}
+			return nil
 		},
 	}
 	cf.add(cmd)
+	cmd.Flags().BoolVar(&prune, "prune", false, "delete pipectl's schedules of pipelines not declared by the given files")
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "follow the run until it ends; the exit status says how it ended")
 	cmd.Flags().StringVar(&opts.ID, "id", "", "workflow id of the run (default: the pipeline name and a random suffix)")
 	return cmd
 }
 
 func runApply(ctx context.Context, opts *applyOptions) error {
+	_, err := runApplyOne(ctx, opts)
+	return err
+}
+
+// runPrune deletes pipectl-owned schedules of pipelines not in keep.
+func runPrune(ctx context.Context, opts *applyOptions, keep []string) error {
+	return withClient(ctx, opts.Dial, func(c client.Client) error {
+		rows, err := listSchedules(ctx, c)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.Pipeline == "" || contains(keep, r.Pipeline) {
+				continue
+			}
+			if err := c.ScheduleClient().GetHandle(ctx, r.Schedule).Delete(ctx); err != nil {
+				return fmt.Errorf("prune schedule %s: %w", r.Schedule, err)
+			}
+			fmt.Fprintf(opts.IO.Out, "schedule %s deleted: no given spec declares pipeline %s\n", r.Schedule, r.Pipeline)
+		}
+		return nil
+	})
+}
+
+// runApplyOne applies one spec and returns its pipeline's name.
+func runApplyOne(ctx context.Context, opts *applyOptions) (string, error) {
 	plan, err := compileFile(opts.IO, opts.File, opts.Compile)
 	if err != nil {
-		return err
+		return "", err
 	}
+	return plan.Pipeline, applyPlan(ctx, opts, plan)
+}
+
+func applyPlan(ctx context.Context, opts *applyOptions, plan *planner.Plan) error {
 	c, err := opts.Dial(ctx)
 	if err != nil {
 		return err

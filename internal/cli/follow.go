@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/pipectl/pipectl/activities"
 	"github.com/pipectl/pipectl/workflows"
 )
 
@@ -57,6 +58,7 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, stdio 
 			return st, o.err
 		case <-tick.C:
 			if st, err := queryStatus(ctx, c, run); err == nil {
+				v.progress = jobProgress(ctx, c, run.GetID(), run.GetRunID())
 				v.render(st)
 			}
 		case <-ctx.Done():
@@ -83,25 +85,40 @@ type view struct {
 	now   func() time.Time
 	lines int               // lines drawn last time (TTY)
 	seen  map[string]string // step id -> last printed state (no TTY)
+	// progress is what services last reported, by job id.
+	progress map[string]activities.Progress
 }
 
 func (v *view) render(st *workflows.Status) {
 	if !v.tty {
 		for _, s := range st.Steps {
-			key := string(s.State) + "|" + s.JobID
+			p, ok := v.progress[s.JobID]
+			prog := ""
+			if s.State == workflows.StepRunning {
+				prog = progressText(p, ok)
+			}
+			key := string(s.State) + "|" + s.JobID + "|" + prog
 			if v.seen[s.ID] == key || s.State == workflows.StepPending {
 				continue
 			}
 			v.seen[s.ID] = key
-			fmt.Fprintf(v.out, "%s  %-20s %-10s %8s  %s\n", v.now().Format("15:04:05"), s.ID, s.State, v.duration(s), jobText(s))
+			fmt.Fprintf(v.out, "%s  %-20s %-10s %8s  %s %s\n", v.now().Format("15:04:05"), s.ID, s.State, v.duration(s), jobText(s), prog)
 		}
 		return
 	}
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STEP\tKIND\tSTATE\tDURATION\tJOB")
+	fmt.Fprintln(tw, "STEP\tKIND\tSTATE\tDURATION\tJOB\tPROGRESS")
 	for _, s := range st.Steps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, stateText(s.State), v.duration(s), jobText(s))
+		prog := ""
+		if s.State == workflows.StepRunning {
+			p, ok := v.progress[s.JobID]
+			prog = progressText(p, ok)
+		}
+		if s.Items > 0 {
+			prog = strings.TrimSpace(fmt.Sprintf("%d/%d items %s", s.ItemsDone, s.Items, prog))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, stateText(s.State), v.duration(s), jobText(s), prog)
 	}
 	tw.Flush()
 	if v.lines > 0 {
