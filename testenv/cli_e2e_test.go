@@ -281,6 +281,27 @@ steps:
 		}
 	}
 	if len(flaky) != 2 || flaky[0].Status != "FAILED" || flaky[1].Status != "FINISHED" {
-		t.Errorf("flaky jobs = %+v, want one FAILED then one FINISHED", flaky)
+		t.Fatalf("flaky jobs = %+v, want one FAILED then one FINISHED", flaky)
+	}
+
+	// The step's log tells the story from the run's history.
+	code, out, _ := pipectl(t, st, "logs", "susp-1", "flaky")
+	for _, want := range []string{
+		"submit done: job " + flaky[0].ID,
+		"wait failed: job " + flaky[0].ID + " ended FAILED: Disk quota exceeded",
+		"operator: retry",
+		"submit (attempt 2)",
+		"submit done: job " + flaky[1].ID,
+		"wait done: FINISHED",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %q:\n%s", want, out)
+		}
+	}
+	if code != 0 || strings.Contains(out, " after ") && strings.Contains(out, "select 2") {
+		t.Errorf("logs: exit %d", code)
+	}
+	if code, _, _ := pipectl(t, st, "logs", "susp-1", "nosuch"); code != 1 {
+		t.Errorf("logs of an unknown step: exit %d, want 1", code)
 	}
 }

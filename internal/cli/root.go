@@ -73,6 +73,7 @@ func NewRootCmd(stdio IO) *cobra.Command {
 		newWatchCmd(stdio, tf.dial),
 		newCancelCmd(stdio, tf.dial),
 		newStepCmd(stdio, tf.dial),
+		newLogsCmd(stdio, tf.dial),
 		newScheduleCmd(stdio, tf.dial),
 		newBackfillCmd(stdio, tf.dial),
 		newVersionCmd(stdio),
