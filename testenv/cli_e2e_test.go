@@ -236,6 +236,7 @@ steps:
 	if code != 0 || json.Unmarshal([]byte(out), &status) != nil || status.State != workflows.RunCancelled {
 		t.Errorf("describe run -o json: exit %d, state %q\n%s", code, status.State, out)
 	}
+	keepHistory(t, "cancel.json", fetchHistory(t, st.Client, "slow-1"))
 }
 
 func TestSuspendedStepIsRetriedByAnOperator(t *testing.T) {
@@ -304,4 +305,5 @@ steps:
 	if code, _, _ := pipectl(t, st, "logs", "susp-1", "nosuch"); code != 1 {
 		t.Errorf("logs of an unknown step: exit %d, want 1", code)
 	}
+	keepHistory(t, "suspend-retry.json", fetchHistory(t, st.Client, "susp-1"))
 }

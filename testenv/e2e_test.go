@@ -35,7 +35,10 @@ import (
 	"github.com/pipectl/pipectl/workflows"
 )
 
-var updateHistories = flag.Bool("update-histories", false, "record example runs into workflows/testdata for the replay tests")
+var updateHistories = flag.Bool("update-histories", false, "record runs into workflows/testdata/histories for the replay tests")
+
+// historiesDir holds the recorded histories workflows' replay test replays.
+var historiesDir = filepath.Join("..", "workflows", "testdata", "histories")
 
 const demoSpec = "../examples/pipelines/demo.yaml"
 
@@ -150,11 +153,7 @@ func TestDemoPipelineEndToEnd(t *testing.T) {
 	if m == nil {
 		t.Fatal("no run id in output")
 	}
-	hist := fetchHistory(t, st.Client, m[1])
-	replay(t, hist)
-	if *updateHistories {
-		writeHistory(t, filepath.Join("..", "workflows", "testdata", "demo.json"), hist)
-	}
+	keepHistory(t, "demo.json", fetchHistory(t, st.Client, m[1]))
 }
 
 func TestFailingJobFailsTheRunNamingTheStep(t *testing.T) {
@@ -190,11 +189,7 @@ func TestFailingJobFailsTheRunNamingTheStep(t *testing.T) {
 	if m == nil {
 		t.Fatal("no run id in output")
 	}
-	hist := fetchHistory(t, st.Client, m[1])
-	replay(t, hist)
-	if *updateHistories {
-		writeHistory(t, filepath.Join("..", "workflows", "testdata", "failed-step.json"), hist)
-	}
+	keepHistory(t, "failed-step.json", fetchHistory(t, st.Client, m[1]))
 }
 
 func TestInvalidSpecIsRejectedBeforeAnythingRuns(t *testing.T) {
@@ -274,7 +269,14 @@ func TestWebUIServes(t *testing.T) {
 
 func fetchHistory(t *testing.T, c client.Client, id string) *historypb.History {
 	t.Helper()
-	it := c.GetWorkflowHistory(t.Context(), id, "", false, 0)
+	return fetchRunHistory(t, c, id, "")
+}
+
+// fetchRunHistory returns the history of one run of workflow id (the
+// latest with runID empty).
+func fetchRunHistory(t *testing.T, c client.Client, id, runID string) *historypb.History {
+	t.Helper()
+	it := c.GetWorkflowHistory(t.Context(), id, runID, false, 0)
 	h := &historypb.History{}
 	for it.HasNext() {
 		e, err := it.Next()
@@ -293,8 +295,19 @@ func replay(t *testing.T, h *historypb.History) {
 	t.Helper()
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(workflows.Pipeline, workflow.RegisterOptions{Name: workflows.PipelineWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.Items, workflow.RegisterOptions{Name: workflows.ItemsWorkflow})
 	if err := r.ReplayWorkflowHistory(nil, h); err != nil {
 		t.Fatalf("replay: %v", err)
+	}
+}
+
+// keepHistory replays h and, with -update-histories, records it as name
+// in historiesDir for the replay test of the workflows package.
+func keepHistory(t *testing.T, name string, h *historypb.History) {
+	t.Helper()
+	replay(t, h)
+	if *updateHistories {
+		writeHistory(t, filepath.Join(historiesDir, name), h)
 	}
 }
 

@@ -41,8 +41,15 @@ type StackOptions struct {
 	Logger      *slog.Logger
 	// ServerLogLevel filters the Temporal server's own logs.
 	ServerLogLevel slog.Level
+	// ServerDynamicConfig overrides the Temporal server's dynamic config
+	// by key, e.g. "history.timerProcessorMaxTimeShift" for benchmarks
+	// that need timers finer than its default 1s.
+	ServerDynamicConfig map[string]any
 	// WorkerOptions tune the in-process worker.
 	WorkerOptions worker.Options
+	// NoWorker starts the stack without its in-process worker, for tests
+	// that run workers of their own (e.g. cmd/worker in another process).
+	NoWorker bool
 }
 
 // Stack is a running local world: Temporal, its UI, the emulator and a
@@ -53,12 +60,13 @@ type Stack struct {
 	// Endpoints maps each emulated service to its base URL.
 	Endpoints map[string]string
 	Client    client.Client
-	Worker    worker.Worker
-	stop      context.CancelFunc
+	// Worker is the in-process worker; nil with StackOptions.NoWorker.
+	Worker worker.Worker
+	stop   context.CancelFunc
 }
 
-// Start starts everything and returns once the worker polls. On error,
-// whatever was started is stopped again.
+// Start starts everything and returns once the worker polls (there is
+// none with NoWorker). On error, whatever was started is stopped again.
 func Start(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -83,6 +91,7 @@ func Start(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 		SearchAttributes: workflows.SearchAttributes(),
 		Logger:           opts.Logger,
 		LogLevel:         opts.ServerLogLevel,
+		DynamicConfig:    opts.ServerDynamicConfig,
 	})
 	if err != nil {
 		return s, err
@@ -101,6 +110,9 @@ func Start(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	})
 	if err != nil {
 		return s, fmt.Errorf("temporal client: %w", err)
+	}
+	if opts.NoWorker {
+		return s, nil
 	}
 	s.Worker, err = engine.NewWorker(s.Client, s.WorkerConfig(), opts.WorkerOptions)
 	if err != nil {

@@ -15,9 +15,12 @@ import (
 	"github.com/pipectl/pipectl/spec/expr"
 )
 
-// scope is what the step's templates can see now. item is the for_each
-// element, cty.NilVal outside one.
-func (r *run) scope(item cty.Value, attempt int) expr.Scope {
+// scope is what step's templates can see now. item is the for_each
+// element, cty.NilVal outside one. Of the steps, only those step depends
+// on are in scope: the planner makes every step a template reads a
+// dependency, so this is all it can read, and a run of thousands of steps
+// does not convert every output for each template.
+func (r *run) scope(step planner.Step, item cty.Value, attempt int) expr.Scope {
 	params := map[string]cty.Value{}
 	for k, v := range r.plan.Params {
 		cv, err := expr.FromGo(v)
@@ -26,10 +29,9 @@ func (r *run) scope(item cty.Value, attempt int) expr.Scope {
 		}
 	}
 	steps := map[string]map[string]any{}
-	for i := range r.status.Steps {
-		s := &r.status.Steps[i]
-		if s.Outputs != nil {
-			steps[s.ID] = s.Outputs
+	for _, id := range step.DependsOn {
+		if out := r.outputsOf(id); out != nil {
+			steps[id] = out
 		}
 	}
 	return expr.Scope{
@@ -47,12 +49,21 @@ func (r *run) scope(item cty.Value, attempt int) expr.Scope {
 	}
 }
 
+// outputsOf returns the outputs of the step with the given id: a step of
+// the plan, or one whose outputs the run was given.
+func (r *run) outputsOf(id string) map[string]any {
+	if i, ok := r.pos[id]; ok && r.status.Steps[i].Outputs != nil {
+		return r.status.Steps[i].Outputs
+	}
+	return r.given[id]
+}
+
 // evalCondition evaluates a step's `if`.
 func (r *run) evalCondition(step planner.Step) (bool, error) {
 	if step.If == nil {
 		return true, nil
 	}
-	ok, diags := expr.EvalBool(step.If.Src, step.If.File, step.If.Pos(), r.scope(cty.NilVal, 0))
+	ok, diags := expr.EvalBool(step.If.Src, step.If.File, step.If.Pos(), r.scope(step, cty.NilVal, 0))
 	if diags.HasErrors() {
 		return false, fmt.Errorf("if: %s", diagText(diags))
 	}
@@ -73,7 +84,7 @@ func (r *run) evalItems(step planner.Step) ([]cty.Value, error) {
 		}
 		return items, nil
 	}
-	v, diags := expr.Eval(fe.Expr.Src, fe.Expr.File, fe.Expr.Pos(), r.scope(cty.NilVal, 0))
+	v, diags := expr.Eval(fe.Expr.Src, fe.Expr.File, fe.Expr.Pos(), r.scope(step, cty.NilVal, 0))
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("for_each: %s", diagText(diags))
 	}
@@ -98,7 +109,7 @@ func (r *run) evalWith(step planner.Step, item cty.Value, attempt int) (json.Raw
 	if err := json.Unmarshal(step.With, &with); err != nil {
 		return nil, fmt.Errorf("with: %w", err)
 	}
-	sc := r.scope(item, attempt)
+	sc := r.scope(step, item, attempt)
 	textual := textInputs(step.Kind)
 	keys := make([]string, 0, len(step.Templates))
 	for k := range step.Templates {

@@ -17,6 +17,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/pipectl/pipectl/activities"
 	"github.com/pipectl/pipectl/planner"
@@ -35,6 +36,9 @@ type fakeService struct {
 	// when set, only for its first N jobs.
 	fail      map[string]string
 	failTimes map[string]int
+	// failItem makes the job of this for_each element (1-based) end
+	// FAILED at its first check, whatever polls says.
+	failItem map[string]int
 
 	submitted []string // step ids, in submit order
 	finished  []string // step ids, in the order their jobs finished
@@ -53,7 +57,7 @@ type fakeService struct {
 
 func newFakeService() *fakeService {
 	return &fakeService{polls: map[string]int{}, fail: map[string]string{}, failTimes: map[string]int{}, waits: map[string]int{},
-		polled: map[string]int{}, failed: map[string]int{}, with: map[string][]map[string]any{}, keys: map[string][]string{},
+		failItem: map[string]int{}, polled: map[string]int{}, failed: map[string]int{}, with: map[string][]map[string]any{}, keys: map[string][]string{},
 		running: map[string]int{}, maxRunning: map[string]int{}}
 }
 
@@ -89,6 +93,11 @@ func (f *fakeService) wait(ctx context.Context, req activities.StepRequest) (*ac
 	defer f.mu.Unlock()
 	f.waits[req.StepID]++
 	f.polled[req.Job.ID]++
+	if n := f.failItem[req.StepID]; n > 0 && req.Item == n {
+		f.ended(req.StepID)
+		f.failed[req.StepID]++
+		return nil, activities.JobFailed(req.Job.ID, "FAILED", "boom")
+	}
 	if n := f.polls[req.StepID]; n < 0 || f.polled[req.Job.ID] <= n {
 		return nil, activities.StillRunning(activities.Progress{JobID: req.Job.ID, State: "RUNNING"},
 			activities.NextPoll(req.Poll, activity.GetInfo(ctx).Attempt))
@@ -146,6 +155,10 @@ func newEnv(t *testing.T, f *fakeService) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := s.NewTestWorkflowEnvironment()
+	// By name, as pipectl starts runs: the function takes a second,
+	// optional argument (the state a continued run carries).
+	env.RegisterWorkflowWithOptions(Pipeline, workflow.RegisterOptions{Name: PipelineWorkflow})
+	env.RegisterWorkflowWithOptions(Items, workflow.RegisterOptions{Name: ItemsWorkflow})
 	env.RegisterActivityWithOptions(f.submit, activity.RegisterOptions{Name: activities.SubmitName("dli.sql")})
 	env.RegisterActivityWithOptions(f.wait, activity.RegisterOptions{Name: activities.WaitName("dli.sql")})
 	env.RegisterActivityWithOptions(f.cancel, activity.RegisterOptions{Name: activities.CancelName("dli.sql")})
@@ -178,7 +191,7 @@ func TestPipelineRunsStepsInDependencyOrder(t *testing.T) {
 	f.polls["left"] = 1
 	f.polls["right"] = 5
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(Pipeline, diamond())
+	env.ExecuteWorkflow(PipelineWorkflow, diamond())
 
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
@@ -220,7 +233,7 @@ func TestPipelineFailureCancelsRunningStepsAndNamesTheStep(t *testing.T) {
 	f.fail["left"] = "Table sales.x not found"
 	f.polls["right"] = -1 // still running when left fails
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(Pipeline, diamond())
+	env.ExecuteWorkflow(PipelineWorkflow, diamond())
 
 	err := env.GetWorkflowError()
 	var app *temporal.ApplicationError
@@ -261,7 +274,7 @@ func TestPipelineStepTimeoutStopsTheJob(t *testing.T) {
 	plan.Steps = plan.Steps[:1]
 	plan.Steps[0].Timeout = spec.Duration(2 * time.Minute)
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(Pipeline, plan)
+	env.ExecuteWorkflow(PipelineWorkflow, plan)
 
 	var app *temporal.ApplicationError
 	if err := env.GetWorkflowError(); !errors.As(err, &app) || app.Type() != ErrStepFailed {
@@ -289,7 +302,7 @@ func TestPipelineCancelStopsRunningJobs(t *testing.T) {
 	f.polls["load"] = -1
 	env := newEnv(t, f)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Second)
-	env.ExecuteWorkflow(Pipeline, diamond())
+	env.ExecuteWorkflow(PipelineWorkflow, diamond())
 
 	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
 		t.Fatalf("error = %v, want cancelled", err)
@@ -317,7 +330,7 @@ func TestPipelineStatusQueryWhileRunning(t *testing.T) {
 			t.Error(err)
 		}
 	}, 10*time.Second)
-	env.ExecuteWorkflow(Pipeline, diamond())
+	env.ExecuteWorkflow(PipelineWorkflow, diamond())
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +343,7 @@ func TestPipelineRejectsUnknownPlanVersion(t *testing.T) {
 	env := newEnv(t, newFakeService())
 	plan := diamond()
 	plan.Version = planner.PlanVersion + 1
-	env.ExecuteWorkflow(Pipeline, plan)
+	env.ExecuteWorkflow(PipelineWorkflow, plan)
 	var app *temporal.ApplicationError
 	if err := env.GetWorkflowError(); !errors.As(err, &app) || app.Type() != ErrUnsupportedPlan {
 		t.Fatalf("error = %v, want %s", err, ErrUnsupportedPlan)

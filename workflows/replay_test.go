@@ -12,26 +12,35 @@ import (
 	"github.com/pipectl/pipectl/activities"
 )
 
-// TestReplayRecordedHistories replays every history in testdata against
-// the current workflow code. A failure means a change is not deterministic
-// for runs already in flight: guard it with workflow.GetVersion.
+// TestReplayRecordedHistories replays every history in
+// testdata/histories against the current workflow code. A failure means a
+// change is not deterministic for runs already in flight: guard it with
+// workflow.GetVersion (see docs/contributing.md).
 //
-// The histories are recorded from real runs of the example pipelines by
-// the end-to-end tests: go test ./testenv -run EndToEnd -update-histories
+// The histories are recorded from real runs on the embedded server by the
+// end-to-end tests (`make histories`, which runs them with
+// -update-histories): the example pipelines, a failure, a suspended step an
+// operator retries, a cancel, a for_each run in child workflows (the
+// parent's history and a child's), and a run that continued as new (its
+// first and its last workflow run). The legacy-*.json files were recorded
+// by an older worker and are never re-recorded: runs it started must keep
+// replaying.
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Fatal("no recorded histories in testdata")
+		t.Fatal("no recorded histories in testdata/histories")
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			// The workflow name is a literal on purpose: it must agree with
-			// the name recorded in history, not merely with the constant.
+			// The workflow names are literals on purpose: they must agree
+			// with the names recorded in history, not merely with the
+			// constants.
 			r.RegisterWorkflowWithOptions(Pipeline, workflow.RegisterOptions{Name: "pipectl.Pipeline"})
+			r.RegisterWorkflowWithOptions(Items, workflow.RegisterOptions{Name: "pipectl.Items"})
 			logger := sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
@@ -45,6 +54,7 @@ func TestNamesMatchRecordedHistories(t *testing.T) {
 	// every client of the status query.
 	for got, want := range map[string]string{
 		PipelineWorkflow:                 "pipectl.Pipeline",
+		ItemsWorkflow:                    "pipectl.Items",
 		QueryStatus:                      "status",
 		TaskQueue:                        "pipectl",
 		activities.SubmitName("dli.sql"): "dli.sql.submit",

@@ -43,7 +43,7 @@ func runPlan(t *testing.T, f *fakeService, plan planner.Plan, setup ...func(env 
 	for _, s := range setup {
 		s(&testEnv{env})
 	}
-	env.ExecuteWorkflow(Pipeline, plan)
+	env.ExecuteWorkflow(PipelineWorkflow, plan)
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
@@ -267,7 +267,7 @@ func TestWaitStepIsADurableTimer(t *testing.T) {
 	w.Kind = "wait"
 	w.With = json.RawMessage(`{"duration":"2h"}`)
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(Pipeline, planOf(w, step("after", "pause")))
+	env.ExecuteWorkflow(PipelineWorkflow, planOf(w, step("after", "pause")))
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,10 @@ type Status struct {
 	StartedAt   time.Time    `json:"started_at"`
 	EndedAt     time.Time    `json:"ended_at,omitzero"`
 	Steps       []StepStatus `json:"steps"`
+	// OutputsOmitted: this is a run's result that leaves the steps'
+	// outputs out, because with them it would pass Temporal's payload
+	// limit. The status query of the run has them.
+	OutputsOmitted bool `json:"outputs_omitted,omitempty"`
 }
 
 // StepStatus is one step's part of Status.

@@ -70,17 +70,23 @@ func (r *run) runStep(ctx workflow.Context, step planner.Step, st *StepStatus) (
 	if err != nil {
 		return nil, err
 	}
-	return r.runItems(ctx, step, st, items, prior)
+	if len(items) > inlineItems && workflow.GetVersion(ctx, changeForEachChildren, workflow.DefaultVersion, 1) >= 1 {
+		return r.runBatches(ctx, step, st, items, prior)
+	}
+	st.Items, st.ItemsDone = len(items), 0
+	results, err := r.runItems(ctx, step, st, items, 1, prior, step.ForEach.MaxParallel)
+	if err != nil {
+		return nil, err
+	}
+	return r.capOutputs(ctx, step, itemOutputs(results), len(items)), nil
 }
 
-// runItems runs one job per element, at most MaxParallel at once, and
-// collects each output as a list in element order. The first failure
-// cancels the elements still running.
-func (r *run) runItems(ctx workflow.Context, step planner.Step, st *StepStatus, items []cty.Value, prior int) (map[string]any, error) {
-	st.Items, st.ItemsDone = len(items), 0
+// runItems runs one job per element, at most limit at once (0: no
+// bound). first is the 1-based index of items[0] in the step's list. The
+// first failure cancels the elements still running.
+func (r *run) runItems(ctx workflow.Context, step planner.Step, st *StepStatus, items []cty.Value, first, prior, limit int) ([]*activities.Result, error) {
 	ctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
-	limit := step.ForEach.MaxParallel
 	if limit <= 0 {
 		limit = len(items)
 	}
@@ -94,7 +100,7 @@ func (r *run) runItems(ctx workflow.Context, step planner.Step, st *StepStatus, 
 			next++
 			running++
 			workflow.Go(ctx, func(ctx workflow.Context) {
-				res, err := r.runJob(ctx, step, st, items[n], n+1, prior)
+				res, err := r.runJob(ctx, step, st, items[n], first+n, prior)
 				results[n] = res
 				done.Send(ctx, err)
 			})
@@ -115,18 +121,24 @@ func (r *run) runItems(ctx workflow.Context, step planner.Step, st *StepStatus, 
 	if firstErr != nil {
 		return nil, firstErr
 	}
+	return results, nil
+}
+
+// itemOutputs collects each output of the elements' jobs as a list in
+// element order; an element without the output has null there.
+func itemOutputs(results []*activities.Result) map[string]any {
 	outputs := map[string]any{}
 	for n, res := range results {
 		for k, v := range res.Outputs {
 			list, _ := outputs[k].([]any)
 			if list == nil {
-				list = make([]any, len(items))
+				list = make([]any, len(results))
 			}
 			list[n] = v
 			outputs[k] = list
 		}
 	}
-	return outputs, nil
+	return outputs
 }
 
 // runJob runs the step's job for one element (item 0: no for_each),

@@ -41,6 +41,7 @@ func Register(r worker.Registry, cfg Config) error {
 		return err
 	}
 	r.RegisterWorkflowWithOptions(workflows.Pipeline, workflow.RegisterOptions{Name: workflows.PipelineWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.Items, workflow.RegisterOptions{Name: workflows.ItemsWorkflow})
 	hc, err := cfg.httpClient()
 	if err != nil {
 		return err
