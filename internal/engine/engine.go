@@ -63,9 +63,9 @@ func Register(r worker.Registry, cfg Config) error {
 	register(r, dlf.KindJob, df.SubmitJob, df.WaitJob, df.CancelJob)
 	// http steps call user URLs: no IAM token goes there, and signing is
 	// per step (with.sign) with the worker's access key.
-	rest := &restapi.Activities{Plain: &http.Client{Timeout: 50 * time.Second}, Secrets: secrets}
+	rest := &restapi.Activities{Plain: &http.Client{Timeout: 25 * time.Second}, Secrets: secrets}
 	if cfg.Auth.AK != "" {
-		rest.Signed = &http.Client{Timeout: 50 * time.Second, Transport: &cloudapi.AKSKTransport{AK: cfg.Auth.AK, SK: cfg.Auth.SK, SecurityToken: cfg.Auth.SecurityToken}}
+		rest.Signed = &http.Client{Timeout: 25 * time.Second, Transport: &cloudapi.AKSKTransport{AK: cfg.Auth.AK, SK: cfg.Auth.SK, SecurityToken: cfg.Auth.SecurityToken}}
 	}
 	register(r, restapi.KindHTTP, rest.Submit, rest.Wait, rest.Cancel)
 	return nil
@@ -81,7 +81,7 @@ func register(r worker.Registry, kind string, submit, wait, cancel any) {
 func (c Config) httpClient() (*http.Client, error) {
 	base := http.DefaultTransport
 	if c.Auth.AK != "" {
-		return &http.Client{Transport: &cloudapi.AKSKTransport{AK: c.Auth.AK, SK: c.Auth.SK, SecurityToken: c.Auth.SecurityToken, Base: base}, Timeout: 50 * time.Second}, nil
+		return &http.Client{Transport: &cloudapi.AKSKTransport{AK: c.Auth.AK, SK: c.Auth.SK, SecurityToken: c.Auth.SecurityToken, Base: base}, Timeout: 25 * time.Second}, nil
 	}
 	var src cloudapi.TokenSource
 	switch {
@@ -101,5 +101,5 @@ func (c Config) httpClient() (*http.Client, error) {
 	}
 	// The overall timeout backs up the activity's own: a hung connection
 	// must fail the call, not the whole activity attempt.
-	return &http.Client{Transport: &cloudapi.TokenTransport{Source: src, Base: base}, Timeout: 50 * time.Second}, nil
+	return &http.Client{Transport: &cloudapi.TokenTransport{Source: src, Base: base}, Timeout: 25 * time.Second}, nil
 }
