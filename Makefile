@@ -6,7 +6,7 @@ PKGS     := ./...
 # Extra flags for `pipectl dev` in `make demo`, e.g. DEMO_FLAGS="--port 0 --ui-port -1"
 DEMO_FLAGS ?=
 
-.PHONY: all build demo dev test bench lint fmt clean
+.PHONY: all build demo dev test bench histories lint fmt clean
 
 all: build
 
@@ -31,8 +31,24 @@ test:
 	$(GO) test -timeout 30m $(PKGS)
 	$(GO) test ./spec -run '^$$' -fuzz FuzzLoad -fuzztime 10s
 
+# The benchmark suite (bench/, behind the build tag "bench" so that `go test
+# ./...` never builds it) starts the embedded stack once per group and runs
+# each benchmark once; the planner's and the emulator's benchmarks run with
+# the default benchtime. The raw output goes to $(BENCH_OUT) (compare runs
+# with benchstat), the report to BENCHMARKS.md. About 6 minutes on 2 cores,
+# plus the build.
+BENCH_OUT ?= $(BIN)/bench.txt
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	@mkdir -p $(BIN)
+	$(GO) test -tags bench -run '^$$' -bench . -benchtime=1x -timeout 20m ./bench 2>&1 | tee $(BENCH_OUT)
+	$(GO) test -run '^$$' -bench . -benchmem ./planner ./testenv/emulator 2>&1 | tee -a $(BENCH_OUT)
+	$(GO) run -tags bench ./bench/report -in $(BENCH_OUT) -out BENCHMARKS.md
+
+# Re-records the workflow histories that go test replays (see
+# docs/contributing.md), from real runs on the embedded server.
+histories:
+	$(GO) test ./testenv -count=1 -run '^(TestDemoPipelineEndToEnd|TestFailingJobFailsTheRunNamingTheStep|TestEveryExampleRunsEndToEnd|TestCancelStopsExternalJobs|TestSuspendedStepIsRetriedByAnOperator|TestForEachInChildWorkflowsEndToEnd|TestContinueAsNewEndToEnd)$$' -update-histories
+	$(GO) test ./workflows -count=1 -run TestReplayRecordedHistories
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
