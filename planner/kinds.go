@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -308,7 +309,7 @@ func (in Input) convert(v any) (any, error) {
 		if !ok {
 			break
 		}
-		if len(in.Enum) > 0 && !containsString(in.Enum, s) {
+		if len(in.Enum) > 0 && !slices.Contains(in.Enum, s) {
 			return nil, fmt.Errorf("%q is not one of %s", s, strings.Join(in.Enum, ", "))
 		}
 		return s, nil
@@ -416,13 +417,4 @@ func describeValue(v any) string {
 		return "a number"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

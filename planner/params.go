@@ -3,6 +3,7 @@ package planner
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[str
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !containsString(names, k) {
+		if !slices.Contains(names, k) {
 			detail := fmt.Sprintf("The spec declares no parameter %q", k)
 			if sug := spec.Suggest(k, names); sug != "" {
 				detail += fmt.Sprintf("; did you mean %q?", sug)

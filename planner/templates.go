@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -137,7 +138,7 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 		for _, p := range c.p.Params {
 			names = append(names, p.Name)
 		}
-		if !containsString(names, name(0)) {
+		if !slices.Contains(names, name(0)) {
 			c.unknownName(ref, "parameter", name(0), names)
 			return false
 		}
@@ -156,7 +157,7 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 			return false
 		}
 		src := c.p.Steps[c.index[id]]
-		if kind, ok := c.kind(src.Kind); ok && name(2) != "" && !containsString(kind.Outputs, name(2)) {
+		if kind, ok := c.kind(src.Kind); ok && name(2) != "" && !slices.Contains(kind.Outputs, name(2)) {
 			detail := fmt.Sprintf("%s steps have no output %q", kind.Name, name(2))
 			if sug := spec.Suggest(name(2), kind.Outputs); sug != "" {
 				detail += fmt.Sprintf("; did you mean %q?", sug)
@@ -168,7 +169,7 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 			c.errorf(ref.Range, "Unknown output", "%s", detail)
 			return false
 		}
-		if !containsString(st.DependsOn, id) {
+		if !slices.Contains(st.DependsOn, id) {
 			st.DependsOn = append(st.DependsOn, id)
 		}
 		if c.implied == nil {
@@ -181,7 +182,7 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 			c.implied[s.ID][id] = ref.Range
 		}
 	case expr.RootRun:
-		if !containsString(expr.RunFields(), name(0)) {
+		if !slices.Contains(expr.RunFields(), name(0)) {
 			c.unknownName(ref, "run field", name(0), expr.RunFields())
 			return false
 		}
@@ -195,7 +196,7 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 		for _, e := range c.p.Env {
 			names = append(names, e.Name)
 		}
-		if !containsString(names, name(0)) {
+		if !slices.Contains(names, name(0)) {
 			c.errorf(ref.Range, "Environment variable not listed",
 				"env.%s is read but not listed under `env`. Listing it puts its value into the plan, and so into workflow history in clear text; for a credential use secret.%s instead.", name(0), name(0))
 			return false

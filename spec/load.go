@@ -177,7 +177,7 @@ func (l *loader) params(n *yaml.Node) []*Param {
 			f := l.mapping(v, "parameter", nil, "type", "default", "description")
 			if t, ok := f["type"]; ok {
 				p.Type = ParamType(l.str(t))
-				if p.Type != "" && !contains(ParamTypes(), string(p.Type)) {
+				if p.Type != "" && !slices.Contains(ParamTypes(), string(p.Type)) {
 					detail := fmt.Sprintf("%q is not a parameter type; the types are: %s.", p.Type, strings.Join(ParamTypes(), ", "))
 					if sug := Suggest(string(p.Type), ParamTypes()); sug != "" {
 						detail = fmt.Sprintf("%q is not a parameter type. Did you mean %q?", p.Type, sug)
@@ -421,7 +421,7 @@ func (l *loader) stepOptions(o *StepOptions, f map[string]*yaml.Node) {
 // enum reads a string that must be one of values.
 func (l *loader) enum(n *yaml.Node, what string, values []string) string {
 	s := l.str(n)
-	if s == "" || contains(values, s) {
+	if s == "" || slices.Contains(values, s) {
 		return s
 	}
 	detail := fmt.Sprintf("%q is not a %s; expected one of: %s.", s, what, strings.Join(values, ", "))
@@ -577,7 +577,7 @@ func (l *loader) mapping(n *yaml.Node, what string, required map[string]bool, al
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if !contains(allowed, k.Value) {
+		if !slices.Contains(allowed, k.Value) {
 			detail := fmt.Sprintf("%q is not a field of %s; expected one of: %s.", k.Value, what, strings.Join(allowed, ", "))
 			if s := suggest(k.Value, allowed, out); s != "" {
 				detail = fmt.Sprintf("%q is not a field of %s. Did you mean %q?", k.Value, what, s)
@@ -753,15 +753,6 @@ func kindName(n *yaml.Node) string {
 		return fmt.Sprintf("the string %q", n.Value)
 	}
 	return fmt.Sprintf("%s %s", strings.TrimPrefix(n.Tag, "!!"), n.Value)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // suggest returns the candidate closest to name, if any is close enough.

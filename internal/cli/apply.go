@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -93,7 +94,7 @@ func runPrune(ctx context.Context, opts *applyOptions, keep []string) error {
 			return err
 		}
 		for _, r := range rows {
-			if r.Pipeline == "" || contains(keep, r.Pipeline) {
+			if r.Pipeline == "" || slices.Contains(keep, r.Pipeline) {
 				continue
 			}
 			if err := c.ScheduleClient().GetHandle(ctx, r.Schedule).Delete(ctx); err != nil {

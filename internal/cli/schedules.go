@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -236,7 +237,7 @@ processes its own period. Times are RFC 3339.`,
 			if !end.After(start) {
 				return fmt.Errorf("--to must be after --from")
 			}
-			if overlap != "" && !contains(spec.OverlapPolicies(), overlap) {
+			if overlap != "" && !slices.Contains(spec.OverlapPolicies(), overlap) {
 				return fmt.Errorf("--overlap %q: use one of %v", overlap, spec.OverlapPolicies())
 			}
 			return withClient(cmd.Context(), dial, func(c client.Client) error {
@@ -276,15 +277,6 @@ processes its own period. Times are RFC 3339.`,
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func newVersionCmd(stdio IO) *cobra.Command {

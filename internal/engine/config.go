@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -189,7 +190,7 @@ func (c Config) Validate() error {
 		}
 	}
 	for s := range c.Endpoints {
-		if !contains(services, s) {
+		if !slices.Contains(services, s) {
 			errs = append(errs, fmt.Errorf("unknown service %q in endpoints (known: %s)", s, strings.Join(services, ", ")))
 		}
 	}
@@ -206,13 +207,4 @@ func (c Config) Validate() error {
 		return fmt.Errorf("worker config: %w", err)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
