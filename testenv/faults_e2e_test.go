@@ -406,10 +406,10 @@ func TestFaultWorkerKilled(t *testing.T) {
 	bin := workerBinary(t)
 	st := startStack(t, testenv.StackOptions{NoWorker: true, JobDuration: time.Second})
 	const name = "worker-killed"
-	// The branches' loads end 300ms apart, so their aggs are submitted
+	// The branches' loads end 500ms apart, so their aggs are submitted
 	// one after another while other steps poll.
 	for i := 1; i <= 8; i++ {
-		st.Emulator.AddRule(emulator.Rule{Match: stepSQL(name, fmt.Sprintf("b%d_load", i)), Duration: 400*time.Millisecond + time.Duration(i)*300*time.Millisecond})
+		st.Emulator.AddRule(emulator.Rule{Match: stepSQL(name, fmt.Sprintf("b%d_load", i)), Duration: 400*time.Millisecond + time.Duration(i)*500*time.Millisecond})
 	}
 	plan := faultPlan(t, name, twentySteps(), 300*time.Millisecond)
 	w1 := startWorkerProcess(t, bin, st, "worker-1")
@@ -431,12 +431,18 @@ func TestFaultWorkerKilled(t *testing.T) {
 		}
 		return nAggs >= 1 && nRunning >= 3
 	})
-	// Slow DLI down so that the worker surely has a submit and a status
-	// check in flight when it dies (unanswered: the emulator drops a
-	// delayed request whose client has gone).
-	slow, err := st.Emulator.AddFault(emulator.Fault{Kind: emulator.FaultLatency, Service: emulator.DLI, Latency: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
+	// Hold every submit and status check for seconds, so that the worker
+	// surely has both in flight when it dies however slow the machine
+	// (unanswered: the emulator drops a delayed request whose client has
+	// gone). Loads still run, so their checks go on and their aggs are
+	// still to be submitted.
+	var slow []int
+	for _, route := range []string{"POST /v1.0/{project_id}/jobs/submit-job", "GET /v1.0/{project_id}/jobs/{job_id}/status"} {
+		id, err := st.Emulator.AddFault(emulator.Fault{Kind: emulator.FaultLatency, Service: emulator.DLI, Route: route, Latency: 3 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow = append(slow, id)
 	}
 	var inFlight []string
 	waitFor(t, 30*time.Second, "a submit and a status check in flight while a job runs", func() bool {
@@ -459,7 +465,9 @@ func TestFaultWorkerKilled(t *testing.T) {
 	})
 	w1.kill(t)
 	killedAt := time.Now()
-	st.Emulator.RemoveFault(slow)
+	for _, id := range slow {
+		st.Emulator.RemoveFault(id)
+	}
 	atKill := st.Emulator.DLIJobs()
 	nRunning := 0
 	for _, j := range atKill {
