@@ -2,7 +2,8 @@
 // request and result types the workflow passes, the fixed activity names,
 // and the one place where service errors are classified for Temporal.
 //
-// Each step kind implements three activities (submit, wait, cancel); the
+// Each step kind implements three activities (submit, wait, cancel), and
+// Runner joins its submit and wait into the one activity a step runs; the
 // service packages beside this one (dli, …) hold the clients and
 // implementations.
 package activities
@@ -41,6 +42,9 @@ type StepRequest struct {
 	Cloud spec.Cloud      `json:"cloud"`
 	With  json.RawMessage `json:"with"`
 	Poll  planner.Poll    `json:"poll"`
+	// Retry is the step's retry block; a run activity spaces its tries of
+	// a transiently failing submit by it.
+	Retry *planner.Retry `json:"retry,omitempty"`
 	// Job is set for wait and cancel: the handle submit returned. Cancel
 	// may get an empty one when submit was interrupted; it then finds the
 	// job by its idempotency key.
@@ -75,6 +79,8 @@ type Job struct {
 
 // Result is what a finished job reports.
 type Result struct {
+	// JobID is the external job's id (set by a run activity).
+	JobID   string            `json:"job_id,omitempty"`
 	State   string            `json:"state"`
 	Message string            `json:"message,omitempty"`
 	Outputs map[string]string `json:"outputs,omitempty"`
@@ -83,6 +89,9 @@ type Result struct {
 // Progress rides on a wait's "still running" error, so a client describing
 // the workflow can show it live without adding history events.
 type Progress struct {
+	// Step and Item say whose job it is (set by a run activity).
+	Step    string    `json:"step,omitempty"`
+	Item    int       `json:"item,omitempty"`
 	JobID   string    `json:"job_id"`
 	State   string    `json:"state"`
 	Percent float64   `json:"percent,omitempty"`

@@ -193,7 +193,7 @@ func TestJobFailed(t *testing.T) {
 		assert.Equal(t, tc.wantMsg, w.Message())
 		var res activities.Result
 		require.NoError(t, w.Details(&res))
-		assert.Equal(t, activities.Result{State: tc.state, Message: tc.wantDetail}, res)
+		assert.Equal(t, activities.Result{JobID: "j-1", State: tc.state, Message: tc.wantDetail}, res)
 	}
 }
 

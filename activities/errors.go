@@ -54,7 +54,7 @@ func JobFailed(jobID, state, message string) error {
 	if message == "" {
 		message = "no message from the service"
 	}
-	return temporal.NewNonRetryableApplicationError("job "+jobID+" ended "+state+": "+message, typ, nil, Result{State: state, Message: message})
+	return temporal.NewNonRetryableApplicationError("job "+jobID+" ended "+state+": "+message, typ, nil, Result{JobID: jobID, State: state, Message: message})
 }
 
 // Classify turns an error from a service client into the error an activity

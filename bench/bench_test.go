@@ -45,7 +45,7 @@ import (
 // same worker, task queue and registered activities.
 type env struct {
 	st     *testenv.Stack
-	worker worker.Worker
+	worker *engine.Workers
 	seq    atomic.Int64
 }
 
@@ -92,6 +92,7 @@ func startEnvWith(b *testing.B, jobDuration time.Duration, dynamicConfig map[str
 		JobDuration:         jobDuration,
 		ServerDynamicConfig: dynamicConfig,
 		NoWorker:            true,
+		RateLimits:          testenv.NoRateLimits(),
 	})
 	if err != nil {
 		b.Fatalf("start stack: %v", err)
@@ -102,7 +103,7 @@ func startEnvWith(b *testing.B, jobDuration time.Duration, dynamicConfig map[str
 	if err != nil {
 		b.Fatalf("worker: %v", err)
 	}
-	w.RegisterWorkflowWithOptions(Baseline, workflow.RegisterOptions{Name: baselineWorkflow})
+	w.Pipeline.RegisterWorkflowWithOptions(Baseline, workflow.RegisterOptions{Name: baselineWorkflow})
 	if err := w.Start(); err != nil {
 		b.Fatalf("start worker: %v", err)
 	}

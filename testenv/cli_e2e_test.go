@@ -288,12 +288,11 @@ steps:
 	// The step's log tells the story from the run's history.
 	code, out, _ := pipectl(t, st, "logs", "susp-1", "flaky")
 	for _, want := range []string{
-		"submit done: job " + flaky[0].ID,
-		"wait failed: job " + flaky[0].ID + " ended FAILED: Disk quota exceeded",
+		"run (attempt 1)",
+		"run failed: job " + flaky[0].ID + " ended FAILED: Disk quota exceeded",
 		"operator: retry",
-		"submit (attempt 2)",
-		"submit done: job " + flaky[1].ID,
-		"wait done: FINISHED",
+		"run (attempt 2)",
+		"run done: job " + flaky[1].ID + " FINISHED",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("logs lack %q:\n%s", want, out)

@@ -454,14 +454,22 @@ func TestFaultWorkerKilled(t *testing.T) {
 			return false
 		}
 		inFlight = inFlight[:0]
-		kinds := map[string]bool{}
+		submitting, polling := false, false
 		for _, a := range d.GetPendingActivities() {
-			if a.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED {
-				inFlight = append(inFlight, a.GetActivityType().GetName())
-				kinds[a.GetActivityType().GetName()] = true
+			if a.GetState() != enumspb.PENDING_ACTIVITY_STATE_STARTED || a.GetActivityType().GetName() != activities.RunName(dli.KindSQL) {
+				continue
+			}
+			// A run activity keeps its job's handle in its heartbeat
+			// details: without them it is submitting, with them polling.
+			if len(a.GetHeartbeatDetails().GetPayloads()) == 0 {
+				submitting = true
+				inFlight = append(inFlight, "submit")
+			} else {
+				polling = true
+				inFlight = append(inFlight, "status check")
 			}
 		}
-		return kinds[activities.SubmitName(dli.KindSQL)] && kinds[activities.WaitName(dli.KindSQL)]
+		return submitting && polling
 	})
 	w1.kill(t)
 	killedAt := time.Now()
@@ -488,12 +496,12 @@ func TestFaultWorkerKilled(t *testing.T) {
 	t.Logf("the run ended %s after the kill", time.Since(killedAt).Round(time.Millisecond))
 	checkExactlyOnce(t, st.Client, st.Emulator, []faultRun{{plan: plan, run: run, status: status, err: err}})
 
-	// The submit lost with the worker was run again, after its timeout,
-	// and still made one job.
+	// The calls lost with the worker were run again, after their timeout,
+	// and still made one job each.
 	lost := lostCalls(t, st.Client, run)
 	t.Logf("calls lost with the worker and run again: %s", strings.Join(lost, ", "))
-	if !slices.Contains(lost, activities.SubmitName(dli.KindSQL)) {
-		t.Errorf("no submit was lost with the worker and run again: the kill did not hit one in flight")
+	if !slices.Contains(lost, activities.RunName(dli.KindSQL)) {
+		t.Errorf("no call was lost with the worker and run again: the kill did not hit one in flight")
 	}
 	t.Logf("took %s", time.Since(began).Round(time.Millisecond))
 }
@@ -608,7 +616,7 @@ func TestFaultFlakyServices(t *testing.T) {
 	began := time.Now()
 	reqs := &requestLog{}
 	logger := slog.New(captureHandler{log: reqs, next: faultLogger().Handler()})
-	st, err := testenv.Start(t.Context(), testenv.StackOptions{JobDuration: 500 * time.Millisecond, Logger: logger})
+	st, err := testenv.Start(t.Context(), testenv.StackOptions{JobDuration: 500 * time.Millisecond, Logger: logger, RateLimits: testenv.NoRateLimits()})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}
@@ -868,7 +876,7 @@ func TestFaultEmulatorRestart(t *testing.T) {
 	}
 	em1 := startEmulator(t, opts, emulator.Ports(0))
 	// A worker in this process, calling this emulator as the stack's would.
-	w, err := engine.NewWorker(st.Client, (&testenv.Stack{Endpoints: em1.endpoints}).WorkerConfig(), worker.Options{})
+	w, err := engine.NewWorker(st.Client, testenv.WorkerConfigFor(em1.endpoints, testenv.NoRateLimits()), worker.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,8 +99,8 @@ func countEvents(hs []*historypb.History) (n, largest int) {
 }
 
 // TestFiveThousandStepsEndToEnd runs 5,000 steps (100 layers of 50, jobs
-// of 10ms polled every 10ms): about 36,000 history events in all (steps
-// side by side share workflow tasks; a chain costs 12 a step), more than
+// of 10ms polled every 10ms): tens of thousands of history events (steps
+// side by side share workflow tasks; a chain costs 6 a step), more than
 // one workflow run may hold, so the run continues as new (at the server's
 // suggestion, 4 Ki events by default) and must end with every step
 // succeeded, one job each. It takes about 30s on 2 cores.
@@ -109,7 +109,7 @@ func TestFiveThousandStepsEndToEnd(t *testing.T) {
 		t.Skip("a minute of 5,000 steps")
 	}
 	const layers, width = 100, 50
-	st := startStack(t, testenv.StackOptions{JobDuration: 10 * time.Millisecond, ServerDynamicConfig: fastTimers})
+	st := startStack(t, testenv.StackOptions{JobDuration: 10 * time.Millisecond, ServerDynamicConfig: fastTimers, RateLimits: testenv.NoRateLimits()})
 	plan := compileSpec(t, "five-thousand", layeredSrc("five-thousand", layers, width))
 
 	start := time.Now()
@@ -189,14 +189,14 @@ func TestFiveThousandStepsEndToEnd(t *testing.T) {
 }
 
 // TestContinueAsNewEndToEnd makes the server suggest continuing as new
-// after 40 events, so that a 12-step pipeline takes several workflow runs:
+// after 20 events, so that a 12-step pipeline takes several workflow runs:
 // templates read outputs of steps that finished in an earlier run, a
 // for_each runs in one, and the result and status query hold every step.
 // It records the first and the last run's histories.
 func TestContinueAsNewEndToEnd(t *testing.T) {
-	st := startStack(t, testenv.StackOptions{JobDuration: 10 * time.Millisecond, ServerDynamicConfig: map[string]any{
+	st := startStack(t, testenv.StackOptions{JobDuration: 10 * time.Millisecond, RateLimits: testenv.NoRateLimits(), ServerDynamicConfig: map[string]any{
 		"history.timerProcessorMaxTimeShift":      5 * time.Millisecond,
-		"limit.historyCount.suggestContinueAsNew": 40,
+		"limit.historyCount.suggestContinueAsNew": 20,
 	}})
 	var b strings.Builder
 	b.WriteString("name: continued\ndefaults:\n  poll: {interval: 10ms, max_interval: 10ms}\nsteps:\n")
@@ -256,7 +256,7 @@ func TestContinueAsNewEndToEnd(t *testing.T) {
 // child workflow of 250 and one of 5, whose outputs the next step reads.
 // It records the pipeline's history and the small child's.
 func TestForEachInChildWorkflowsEndToEnd(t *testing.T) {
-	st := startStack(t, testenv.StackOptions{JobDuration: 10 * time.Millisecond, ServerDynamicConfig: fastTimers})
+	st := startStack(t, testenv.StackOptions{JobDuration: 10 * time.Millisecond, ServerDynamicConfig: fastTimers, RateLimits: testenv.NoRateLimits()})
 	var b strings.Builder
 	b.WriteString("name: fan-out\ndefaults:\n  poll: {interval: 10ms, max_interval: 10ms}\nsteps:\n")
 	b.WriteString("  - {id: load, kind: dli.sql, with: {sql: \"SELECT 0\"}}\n")

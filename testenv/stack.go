@@ -50,6 +50,19 @@ type StackOptions struct {
 	// NoWorker starts the stack without its in-process worker, for tests
 	// that run workers of their own (e.g. cmd/worker in another process).
 	NoWorker bool
+	// RateLimits are the worker's per-service activities per second
+	// (engine.Config.RateLimits): nil keeps the production defaults;
+	// NoRateLimits lifts them for tests that run thousands of steps.
+	RateLimits map[string]float64
+}
+
+// NoRateLimits lifts every service queue's rate limit.
+func NoRateLimits() map[string]float64 {
+	out := map[string]float64{}
+	for s := range engine.DefaultRateLimits() {
+		out[s] = 0
+	}
+	return out
 }
 
 // Stack is a running local world: Temporal, its UI, the emulator and a
@@ -61,8 +74,9 @@ type Stack struct {
 	Endpoints map[string]string
 	Client    client.Client
 	// Worker is the in-process worker; nil with StackOptions.NoWorker.
-	Worker worker.Worker
-	stop   context.CancelFunc
+	Worker     *engine.Workers
+	rateLimits map[string]float64
+	stop       context.CancelFunc
 }
 
 // Start starts everything and returns once the worker polls (there is
@@ -77,7 +91,7 @@ func Start(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	if opts.ServerLogLevel == 0 {
 		opts.ServerLogLevel = slog.LevelError
 	}
-	s = &Stack{}
+	s = &Stack{rateLimits: opts.RateLimits}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -128,9 +142,16 @@ func Start(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 // WorkerConfig is the configuration of a worker that calls this stack's
 // emulator, authenticating through its IAM endpoint as a real worker would.
 func (s *Stack) WorkerConfig() engine.Config {
+	return WorkerConfigFor(s.Endpoints, s.rateLimits)
+}
+
+// WorkerConfigFor is the configuration of a worker that calls the emulator
+// at endpoints with the given rate limits (nil: the defaults).
+func WorkerConfigFor(endpoints map[string]string, rateLimits map[string]float64) engine.Config {
 	return engine.Config{
-		ProjectID: DevProjectID,
-		Endpoints: s.Endpoints,
+		ProjectID:  DevProjectID,
+		Endpoints:  endpoints,
+		RateLimits: rateLimits,
 		Auth: engine.AuthConfig{
 			User:     "pipectl-dev",
 			Domain:   "pipectl-dev",

@@ -34,8 +34,10 @@ const (
 	// Temporal's 51,200, leaving room for re-runs, cancels and signals.
 	historyEvents = 20_000
 	// Estimated events per step: a job (submit and wait, measured at 12
-	// in a chain against a real server; steps running side by side share
-	// workflow tasks and cost fewer), a timer (wait steps), and a child
+	// in a chain against a real server; one run activity, 6; steps running
+	// side by side share workflow tasks and cost fewer: the figure stays
+	// at 12, as lowering it would change when runs in flight drain), a
+	// timer (wait steps), and a child
 	// workflow of a large for_each (start, started, completed and the
 	// workflow tasks).
 	eventsPerJob   = 12

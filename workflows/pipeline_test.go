@@ -162,6 +162,7 @@ func newEnv(t *testing.T, f *fakeService) *testsuite.TestWorkflowEnvironment {
 	env.RegisterActivityWithOptions(f.submit, activity.RegisterOptions{Name: activities.SubmitName("dli.sql")})
 	env.RegisterActivityWithOptions(f.wait, activity.RegisterOptions{Name: activities.WaitName("dli.sql")})
 	env.RegisterActivityWithOptions(f.cancel, activity.RegisterOptions{Name: activities.CancelName("dli.sql")})
+	env.RegisterActivityWithOptions(activities.Runner{Submit: f.submit, Wait: f.wait}.Run, activity.RegisterOptions{Name: activities.RunName("dli.sql")})
 	return env
 }
 
@@ -231,6 +232,7 @@ func TestPipelineRunsStepsInDependencyOrder(t *testing.T) {
 func TestPipelineFailureCancelsRunningStepsAndNamesTheStep(t *testing.T) {
 	f := newFakeService()
 	f.fail["left"] = "Table sales.x not found"
+	f.polls["left"] = 1   // fails at its second check: right has its job by then
 	f.polls["right"] = -1 // still running when left fails
 	env := newEnv(t, f)
 	env.ExecuteWorkflow(PipelineWorkflow, diamond())
@@ -334,8 +336,17 @@ func TestPipelineStatusQueryWhileRunning(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if mid.State != RunRunning || mid.Steps[0].State != StepRunning || mid.Steps[0].JobID != "job-load" || mid.Steps[1].State != StepPending {
+	// The job id of a running step is in its activity's progress, not yet
+	// in the workflow's state (pipectl describe joins the two).
+	if mid.State != RunRunning || mid.Steps[0].State != StepRunning || mid.Steps[0].Attempt != 1 || mid.Steps[1].State != StepPending {
 		t.Errorf("status mid-run = %+v", mid)
+	}
+	var end Status
+	if err := env.GetWorkflowResult(&end); err != nil {
+		t.Fatal(err)
+	}
+	if end.Steps[0].JobID != "job-load" {
+		t.Errorf("job id after the run = %q, want job-load", end.Steps[0].JobID)
 	}
 }
 

@@ -23,8 +23,9 @@ import (
 // operator retries, a cancel, a for_each run in child workflows (the
 // parent's history and a child's), and a run that continued as new (its
 // first and its last workflow run). The legacy-*.json files were recorded
-// by an older worker and are never re-recorded: runs it started must keep
-// replaying.
+// by older workers (legacy-submit-wait-*: before a step's job was one run
+// activity on its service's queue) and are never re-recorded: runs they
+// started must keep replaying.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil {
@@ -53,13 +54,18 @@ func TestNamesMatchRecordedHistories(t *testing.T) {
 	// Changing these names breaks every recorded and running history, and
 	// every client of the status query.
 	for got, want := range map[string]string{
-		PipelineWorkflow:                 "pipectl.Pipeline",
-		ItemsWorkflow:                    "pipectl.Items",
-		QueryStatus:                      "status",
-		TaskQueue:                        "pipectl",
-		activities.SubmitName("dli.sql"): "dli.sql.submit",
-		activities.WaitName("dli.sql"):   "dli.sql.wait",
-		activities.CancelName("dli.sql"): "dli.sql.cancel",
+		PipelineWorkflow:                  "pipectl.Pipeline",
+		ItemsWorkflow:                     "pipectl.Items",
+		QueryStatus:                       "status",
+		TaskQueue:                         "pipectl",
+		activities.SubmitName("dli.sql"):  "dli.sql.submit",
+		activities.WaitName("dli.sql"):    "dli.sql.wait",
+		activities.CancelName("dli.sql"):  "dli.sql.cancel",
+		activities.RunName("dli.sql"):     "dli.sql.run",
+		ServiceQueue("dli.sql"):           "pipectl-dli",
+		ServiceQueue("lakeformation.job"): "pipectl-lakeformation",
+		ServiceQueue("http"):              "pipectl-http",
+		changeRunActivity:                 "run-activity",
 	} {
 		if got != want {
 			t.Errorf("name %q, recorded histories use %q", got, want)

@@ -158,7 +158,7 @@ func (r *run) runJob(ctx workflow.Context, step planner.Step, st *StepStatus, it
 		if err == nil || attempt-first+1 >= step.Retry.MaxAttempts || !jobFailed(err) || ctx.Err() != nil {
 			return res, err
 		}
-		wait := retryDelay(step.Retry, attempt-first+1)
+		wait := activities.RetryDelay(step.Retry, attempt-first+1)
 		if workflow.Now(ctx).Add(wait).After(deadline) {
 			return nil, err
 		}
@@ -167,17 +167,6 @@ func (r *run) runJob(ctx workflow.Context, step planner.Step, st *StepStatus, it
 			return nil, serr
 		}
 	}
-}
-
-func retryDelay(r planner.Retry, attempt int) time.Duration {
-	d := time.Duration(r.InitialInterval)
-	for i := 1; i < attempt; i++ {
-		d = time.Duration(float64(d) * max(r.Backoff, 1))
-		if r.MaxInterval > 0 && d > time.Duration(r.MaxInterval) {
-			return time.Duration(r.MaxInterval)
-		}
-	}
-	return d
 }
 
 // jobFailed reports whether err is the service saying the job failed, the
@@ -205,11 +194,14 @@ func (r *run) runAttempt(ctx workflow.Context, step planner.Step, st *StepStatus
 		With:     with,
 		Poll:     step.Poll,
 	}
+	if workflow.GetVersion(ctx, changeRunActivity, workflow.DefaultVersion, 1) >= 1 {
+		return r.runOne(ctx, step, st, req, deadline)
+	}
 	var job *activities.Job
 	err = workflow.ExecuteActivity(r.callOptions(ctx, step, deadline), activities.SubmitName(step.Kind), req).Get(ctx, &job)
 	if err != nil {
 		if abandoned(ctx, err) {
-			r.cancelJob(ctx, step, req, st)
+			r.cancelJob(ctx, step, req, st, "")
 		}
 		return nil, err
 	}
@@ -219,11 +211,57 @@ func (r *run) runAttempt(ctx workflow.Context, step planner.Step, st *StepStatus
 	err = workflow.ExecuteActivity(r.waitOptions(ctx, step, deadline), activities.WaitName(step.Kind), req).Get(ctx, &res)
 	if err != nil {
 		if abandoned(ctx, err) {
-			r.cancelJob(ctx, step, req, st)
+			r.cancelJob(ctx, step, req, st, "")
 		}
 		return nil, err
 	}
 	return &res, nil
+}
+
+// runOne runs the job as one activity on the kind's service queue (see
+// activities.Runner): a step costs one activity in history, and the
+// service's rate limit holds across all workers. The job id reaches the
+// status with the result; while the job runs, clients read it from the
+// progress the activity reports.
+func (r *run) runOne(ctx workflow.Context, step planner.Step, st *StepStatus, req activities.StepRequest, deadline time.Time) (*activities.Result, error) {
+	retry := step.Retry
+	req.Retry = &retry
+	var res activities.Result
+	err := workflow.ExecuteActivity(r.runOptions(ctx, step, deadline), activities.RunName(step.Kind), req).Get(ctx, &res)
+	if err != nil {
+		if abandoned(ctx, err) {
+			r.cancelJob(ctx, step, req, st, ServiceQueue(step.Kind))
+		}
+		var app *temporal.ApplicationError
+		var ended activities.Result
+		if errors.As(err, &app) && jobFailed(err) && app.Details(&ended) == nil {
+			st.JobID = ended.JobID
+		}
+		return nil, err
+	}
+	st.JobID = res.JobID
+	return &res, nil
+}
+
+// runOptions make Temporal both retry the submit and poll the job: a
+// transient submit failure and a running job both fail the attempt with
+// the delay to the next one (see activities.Runner). The step's timeout
+// is the schedule-to-close timeout, so a job that runs too long fails the
+// step however many polls it took. A cancelled run is not waited for: the
+// cancel activity that follows stops the job.
+func (r *run) runOptions(ctx workflow.Context, step planner.Step, deadline time.Time) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:              ServiceQueue(step.Kind),
+		StartToCloseTimeout:    callTimeout,
+		ScheduleToCloseTimeout: max(deadline.Sub(workflow.Now(ctx)), time.Second),
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Duration(step.Poll.Interval),
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Duration(step.Poll.MaxInterval),
+			MaximumAttempts:        maxPolls(step) + activities.TransientSubmitAttempts,
+			NonRetryableErrorTypes: append(activities.NonRetryable(), step.Retry.NonRetryable...),
+		},
+	})
 }
 
 // callOptions are for submit: one service call, its transient failures
@@ -274,11 +312,13 @@ func retryPolicy(r planner.Retry) *temporal.RetryPolicy {
 	}
 }
 
-// cancelJob stops the step's external job. It runs in a disconnected
-// context: the step's own context is usually cancelled by then.
-func (r *run) cancelJob(ctx workflow.Context, step planner.Step, req activities.StepRequest, st *StepStatus) {
+// cancelJob stops the step's external job, calling the cancel activity on
+// queue ("": the run's own). It runs in a disconnected context: the
+// step's own context is usually cancelled by then.
+func (r *run) cancelJob(ctx workflow.Context, step planner.Step, req activities.StepRequest, st *StepStatus, queue string) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
+		TaskQueue:              queue,
 		StartToCloseTimeout:    callTimeout,
 		ScheduleToCloseTimeout: cancelTimeout,
 		RetryPolicy: &temporal.RetryPolicy{

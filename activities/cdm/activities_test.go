@@ -502,7 +502,7 @@ func TestWaitFailed(t *testing.T) {
 	assert.Equal(t, "job "+req.Job.ID+" ended FAILED: Cdm.0936: "+msg, app.Message())
 	var res activities.Result
 	require.NoError(t, app.Details(&res))
-	assert.Equal(t, activities.Result{State: "FAILED", Message: "Cdm.0936: " + msg}, res)
+	assert.Equal(t, activities.Result{JobID: req.Job.ID, State: "FAILED", Message: "Cdm.0936: " + msg}, res)
 }
 
 func TestWaitStoppedElsewhere(t *testing.T) {

@@ -127,7 +127,7 @@ func TestDumpTaskFailsThenRerunRestarts(t *testing.T) {
 	assert.Equal(t, "job clicks/to_obs ended ERROR: "+reason, app.Message())
 	var res activities.Result
 	require.NoError(t, app.Details(&res))
-	assert.Equal(t, activities.Result{State: "ERROR", Message: reason}, res)
+	assert.Equal(t, activities.Result{JobID: "clicks/to_obs", State: "ERROR", Message: reason}, res)
 
 	// The workflow re-runs the step: attempt 2 restarts the same task.
 	rerun := taskRequest(toOBS)

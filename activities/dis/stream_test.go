@@ -94,7 +94,7 @@ func TestStreamFrozen(t *testing.T) {
 	assert.Equal(t, "job clicks ended FROZEN: "+msg, app.Message())
 	var res activities.Result
 	require.NoError(t, app.Details(&res))
-	assert.Equal(t, activities.Result{State: "FROZEN", Message: msg}, res)
+	assert.Equal(t, activities.Result{JobID: "clicks", State: "FROZEN", Message: msg}, res)
 }
 
 func TestStreamTransientErrors(t *testing.T) {

@@ -431,7 +431,7 @@ func TestWaitFailed(t *testing.T) {
 	assert.Equal(t, "job daily_load/10001 ended fail: "+msg, app.Message())
 	var res activities.Result
 	require.NoError(t, app.Details(&res))
-	assert.Equal(t, activities.Result{State: "fail", Message: msg}, res)
+	assert.Equal(t, activities.Result{JobID: "daily_load/10001", State: "fail", Message: msg}, res)
 }
 
 func TestWaitStoppedElsewhere(t *testing.T) {

@@ -519,7 +519,7 @@ func TestWaitFailed(t *testing.T) {
 	assert.Equal(t, "job "+req.Job.ID+" ended FAILED: "+msg, app.Message())
 	var res activities.Result
 	require.NoError(t, app.Details(&res))
-	assert.Equal(t, activities.Result{State: "FAILED", Message: msg}, res)
+	assert.Equal(t, activities.Result{JobID: req.Job.ID, State: "FAILED", Message: msg}, res)
 }
 
 func TestWaitCancelledElsewhere(t *testing.T) {

@@ -316,7 +316,7 @@ func TestFlinkWaitFailed(t *testing.T) {
 			assert.Equal(t, "job 100 ended "+tc.state+": "+msg, app.Message())
 			var res activities.Result
 			require.NoError(t, app.Details(&res))
-			assert.Equal(t, activities.Result{State: tc.state, Message: msg}, res)
+			assert.Equal(t, activities.Result{JobID: "100", State: tc.state, Message: msg}, res)
 		})
 	}
 }

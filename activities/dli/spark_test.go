@@ -144,7 +144,7 @@ func TestSparkWaitDead(t *testing.T) {
 	assert.Equal(t, "job "+id+" ended dead: "+want, app.Message())
 	var res activities.Result
 	require.NoError(t, app.Details(&res))
-	assert.Equal(t, activities.Result{State: "dead", Message: want}, res)
+	assert.Equal(t, activities.Result{JobID: id, State: "dead", Message: want}, res)
 }
 
 func TestSparkWaitStartupFailure(t *testing.T) {

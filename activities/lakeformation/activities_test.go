@@ -372,7 +372,7 @@ func TestWaitFailed(t *testing.T) {
 	assert.Equal(t, "job "+jobID+" ended FAILED: "+msg, app.Message())
 	var res activities.Result
 	require.NoError(t, app.Details(&res))
-	assert.Equal(t, activities.Result{State: "FAILED", Message: msg}, res)
+	assert.Equal(t, activities.Result{JobID: jobID, State: "FAILED", Message: msg}, res)
 	assert.Equal(t, "target database sales not found", f.onlyJob().Message)
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -103,7 +105,16 @@ func runDev(ctx context.Context, stdio IO, opts *devOptions) error {
 	for _, svc := range emulator.Services() {
 		fmt.Fprintf(stdio.ErrOut, "  Emulator %-14s %s\n", svc, st.Endpoints[svc])
 	}
-	fmt.Fprintf(stdio.ErrOut, "  Worker                  task queue %q\n  Database                %s\n", workflows.TaskQueue, db)
+	fmt.Fprintf(stdio.ErrOut, "  Worker                  task queue %q (pipelines)\n", workflows.TaskQueue)
+	limits := st.WorkerConfig().EffectiveRateLimits()
+	for _, svc := range slices.Sorted(maps.Keys(limits)) {
+		rate := "no limit"
+		if limits[svc] > 0 {
+			rate = fmt.Sprintf("%g activities/s", limits[svc])
+		}
+		fmt.Fprintf(stdio.ErrOut, "  %-23s %s\n", "", fmt.Sprintf("task queue %q (%s)", workflows.ServiceQueue(svc), rate))
+	}
+	fmt.Fprintf(stdio.ErrOut, "  Database                %s\n", db)
 	if opts.Run == "" {
 		fmt.Fprintf(stdio.ErrOut, "Apply a spec with: pipectl apply FILE --wait --address %s\nPress Ctrl-C to stop.\n", st.Server.FrontendAddr())
 		<-ctx.Done()

@@ -59,6 +59,7 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, stdio 
 		case <-tick.C:
 			if st, err := queryStatus(ctx, c, run); err == nil {
 				v.progress = jobProgress(ctx, c, run.GetID(), run.GetRunID())
+				fillRunningJobs(st, v.progress)
 				v.render(st)
 			}
 		case <-ctx.Done():

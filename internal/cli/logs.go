@@ -21,7 +21,8 @@ func newLogsCmd(stdio IO, dial dialFunc) *cobra.Command {
 		Use:   "logs RUN [STEP]",
 		Short: "What a run's steps did, call by call, from its history",
 		Long: `Prints, for a run or one of its steps, every service call the worker made:
-submits (with the external job id they returned), waits, cancels, their
+runs (a job submitted and waited for; done with its external job id),
+submits and waits (runs started by older workers), cancels, their
 failures with the service's message, re-runs and operator actions, and for
 a call still being retried its last error. It reads the run's Temporal
 history, which holds no credentials, so nothing needs redacting.`,
@@ -143,6 +144,8 @@ func callName(activity string) string {
 		return "wait"
 	case strings.HasSuffix(activity, ".cancel"):
 		return "cancel"
+	case strings.HasSuffix(activity, ".run"):
+		return "run" // submit and wait in one activity
 	}
 	return activity
 }
@@ -162,6 +165,11 @@ func resultText(dc converter.DataConverter, activity string, p *commonpb.Payload
 		var res activities.Result
 		if dc.FromPayload(p, &res) == nil && res.State != "" {
 			return ": " + res.State
+		}
+	case "run":
+		var res activities.Result
+		if dc.FromPayload(p, &res) == nil && res.State != "" {
+			return strings.TrimSpace(": job "+res.JobID) + " " + res.State
 		}
 	}
 	return ""

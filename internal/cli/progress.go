@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/pipectl/pipectl/activities"
+	"github.com/pipectl/pipectl/workflows"
 )
 
 // jobProgress returns what the running steps' services last reported, by
@@ -52,4 +53,22 @@ func progressText(p activities.Progress, ok bool) string {
 		return fmt.Sprintf("[%s%s] %3.0f%%", strings.Repeat("#", n), strings.Repeat(".", width-n), p.Percent)
 	}
 	return strings.ToLower(p.State)
+}
+
+// fillRunningJobs gives running steps whose job id the workflow does not
+// know yet (it learns it when the step's activity completes) the id their
+// activity last reported with its progress.
+func fillRunningJobs(st *workflows.Status, progress map[string]activities.Progress) {
+	byStep := map[string]string{}
+	for id, p := range progress {
+		if p.Step != "" && p.Item == 0 {
+			byStep[p.Step] = id
+		}
+	}
+	for i := range st.Steps {
+		s := &st.Steps[i]
+		if s.State == workflows.StepRunning && s.JobID == "" {
+			s.JobID = byStep[s.ID]
+		}
+	}
 }

@@ -3,8 +3,11 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -29,6 +32,10 @@ const (
 	// EnvEndpointPrefix + service name in upper case (PIPECTL_ENDPOINT_DLI)
 	// overrides one service's endpoint.
 	EnvEndpointPrefix = "PIPECTL_ENDPOINT_"
+	// EnvRateLimitPrefix + service name in upper case
+	// (PIPECTL_RATE_LIMIT_CDM=1.5) sets one service queue's activities
+	// per second; 0 lifts the limit.
+	EnvRateLimitPrefix = "PIPECTL_RATE_LIMIT_"
 )
 
 // Services whose endpoints a worker may be given, and those the step
@@ -47,8 +54,43 @@ type Config struct {
 	Endpoints map[string]string `yaml:"endpoints"`
 	// SecretsDir holds one file per secret (secret.NAME reads SecretsDir/NAME);
 	// PIPECTL_SECRET_<NAME> variables are read first.
-	SecretsDir string     `yaml:"secrets_dir"`
-	Auth       AuthConfig `yaml:"-"`
+	SecretsDir string `yaml:"secrets_dir"`
+	// RateLimits caps each service queue's activities per second (one
+	// per submit or status check), all workers together. A service left
+	// out gets its DefaultRateLimits value; 0 means no limit.
+	RateLimits map[string]float64 `yaml:"rate_limits"`
+	Auth       AuthConfig         `yaml:"-"`
+}
+
+// DefaultRateLimits are the activities per second each service queue
+// allows by default, for all workers together. An activity makes one or
+// two calls (a submit and the first status check, or one check). CDM's
+// follow its documented per-user quotas (DAYU Table 2-1): 120 status
+// queries a minute is 2 a second. The other services document none;
+// these are judgements a tenth or less of what their API gateways are
+// known to take, high enough for hundreds of concurrent jobs at the
+// default poll cap. Raise them in the config when the account's quotas
+// allow.
+func DefaultRateLimits() map[string]float64 {
+	return map[string]float64{
+		"cdm":           2,
+		"dli":           10,
+		"dis":           10,
+		"dlf":           10,
+		"lakeformation": 10,
+		"http":          0, // user endpoints: their owners' limits are unknown
+	}
+}
+
+// EffectiveRateLimits are the activities per second of each service
+// queue: DefaultRateLimits with the configured values on top (0: none).
+func (c Config) EffectiveRateLimits() map[string]float64 { return c.rateLimits() }
+
+// rateLimits is DefaultRateLimits with the configured values on top.
+func (c Config) rateLimits() map[string]float64 {
+	limits := DefaultRateLimits()
+	maps.Copy(limits, c.RateLimits)
+	return limits
 }
 
 // AuthConfig holds the credentials. It is filled from the environment or
@@ -113,6 +155,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if v := getenv(EnvIAMPassword); v != "" {
 		cfg.Auth.Password = cloudapi.NewSecret(v)
+	}
+	for _, s := range slices.Sorted(maps.Keys(DefaultRateLimits())) {
+		v := getenv(EnvRateLimitPrefix + strings.ToUpper(s))
+		if v == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return cfg, fmt.Errorf("worker config: %s%s=%q: want activities per second, a number", EnvRateLimitPrefix, strings.ToUpper(s), v)
+		}
+		if cfg.RateLimits == nil {
+			cfg.RateLimits = map[string]float64{}
+		}
+		cfg.RateLimits[s] = f
 	}
 	for _, s := range services {
 		if v := getenv(EnvEndpointPrefix + strings.ToUpper(s)); v != "" {
@@ -192,6 +248,15 @@ func (c Config) Validate() error {
 	for s := range c.Endpoints {
 		if !slices.Contains(services, s) {
 			errs = append(errs, fmt.Errorf("unknown service %q in endpoints (known: %s)", s, strings.Join(services, ", ")))
+		}
+	}
+	defaults := DefaultRateLimits()
+	for _, s := range slices.Sorted(maps.Keys(c.RateLimits)) {
+		v := c.RateLimits[s]
+		if _, ok := defaults[s]; !ok {
+			errs = append(errs, fmt.Errorf("unknown service %q in rate_limits (known: %s)", s, strings.Join(slices.Sorted(maps.Keys(defaults)), ", ")))
+		} else if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			errs = append(errs, fmt.Errorf("rate limit of %s is %v: want activities per second, 0 or more (0: no limit)", s, v))
 		}
 	}
 	if c.Auth.AK == "" && c.Auth.Token.IsZero() && c.Auth.User == "" {

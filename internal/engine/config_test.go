@@ -80,3 +80,41 @@ func TestValidateSaysWhatIsMissing(t *testing.T) {
 		t.Errorf("AK without SK: %v", err)
 	}
 }
+
+func TestRateLimits(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "worker.yaml")
+	src := "region: r\nrate_limits: {cdm: 1, dli: 0}\n"
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(env(map[string]string{EnvConfigFile: file, EnvRateLimitPrefix + "DIS": "2.5", EnvRateLimitPrefix + "CDM": "0.5", EnvToken: "t"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.EffectiveRateLimits()
+	// The environment overrides the file, the file the defaults; 0 lifts
+	// a limit, and a service left out keeps its default.
+	for svc, want := range map[string]float64{"cdm": 0.5, "dli": 0, "dis": 2.5, "dlf": DefaultRateLimits()["dlf"], "http": 0} {
+		if got[svc] != want {
+			t.Errorf("rate limit of %s = %v, want %v", svc, got[svc], want)
+		}
+	}
+	if DefaultRateLimits()["cdm"] != 2 {
+		t.Errorf("CDM's default is %v a second, want its documented 120 status queries a minute", DefaultRateLimits()["cdm"])
+	}
+
+	if _, err := LoadConfig(env(map[string]string{EnvRateLimitPrefix + "DLI": "fast"})); err == nil || !strings.Contains(err.Error(), "PIPECTL_RATE_LIMIT_DLI") {
+		t.Errorf("a rate that is not a number: %v", err)
+	}
+	bad := Config{Region: "r", Auth: AuthConfig{User: "u", Password: cfg.Auth.Token}, RateLimits: map[string]float64{"dli": -1, "obs": 3}}
+	err = bad.Validate()
+	for _, want := range []string{`rate limit of dli is -1`, `unknown service "obs" in rate_limits`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}

@@ -4,8 +4,12 @@
 package engine
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -24,57 +28,144 @@ import (
 	"github.com/pipectl/pipectl/workflows"
 )
 
-// NewWorker returns a worker on workflows.TaskQueue that runs pipelines
-// with the services and credentials in cfg. The caller starts and stops it.
-func NewWorker(c client.Client, cfg Config, opts worker.Options) (worker.Worker, error) {
-	w := worker.New(c, workflows.TaskQueue, opts)
-	if err := Register(w, cfg); err != nil {
-		return nil, err
-	}
-	return w, nil
+// Workers are one process's workers: one on workflows.TaskQueue running
+// the pipeline workflows, and one per service queue running that
+// service's step activities under its rate limit.
+type Workers struct {
+	// Pipeline runs the workflows (and the submit and wait activities of
+	// runs started before steps ran on service queues). Tests and
+	// benchmarks may register more workflows on it before Start.
+	Pipeline worker.Worker
+	// Services are the service queues' workers, by queue.
+	Services map[string]worker.Worker
 }
 
-// Register registers the pipeline workflow and every step kind's
-// activities on r.
-func Register(r worker.Registry, cfg Config) error {
+// NewWorker returns the workers that run pipelines with the services and
+// credentials in cfg; opts apply to each, with each service queue's
+// activities per second set from cfg.RateLimits. The caller starts and
+// stops them.
+func NewWorker(c client.Client, cfg Config, opts worker.Options) (*Workers, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	kinds, err := stepKinds(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ws := &Workers{Pipeline: worker.New(c, workflows.TaskQueue, opts), Services: map[string]worker.Worker{}}
+	ws.Pipeline.RegisterWorkflowWithOptions(workflows.Pipeline, workflow.RegisterOptions{Name: workflows.PipelineWorkflow})
+	ws.Pipeline.RegisterWorkflowWithOptions(workflows.Items, workflow.RegisterOptions{Name: workflows.ItemsWorkflow})
+	limits := cfg.rateLimits()
+	for _, k := range kinds {
+		ws.Pipeline.RegisterActivityWithOptions(k.submit, activity.RegisterOptions{Name: activities.SubmitName(k.kind)})
+		ws.Pipeline.RegisterActivityWithOptions(k.wait, activity.RegisterOptions{Name: activities.WaitName(k.kind)})
+		ws.Pipeline.RegisterActivityWithOptions(k.cancel, activity.RegisterOptions{Name: activities.CancelName(k.kind)})
+
+		queue := workflows.ServiceQueue(k.kind)
+		w := ws.Services[queue]
+		if w == nil {
+			o := opts
+			// Server-side, the limit holds for all workers of the queue
+			// together; worker-side, it keeps one worker from taking a
+			// burst the server would then throttle.
+			o.TaskQueueActivitiesPerSecond = limits[serviceOf(k.kind)]
+			o.WorkerActivitiesPerSecond = limits[serviceOf(k.kind)]
+			w = worker.New(c, queue, o)
+			ws.Services[queue] = w
+		}
+		w.RegisterActivityWithOptions(activities.Runner{Submit: k.submit, Wait: k.wait}.Run, activity.RegisterOptions{Name: activities.RunName(k.kind)})
+		w.RegisterActivityWithOptions(k.cancel, activity.RegisterOptions{Name: activities.CancelName(k.kind)})
+	}
+	return ws, nil
+}
+
+// Start starts every worker; if one fails, those started are stopped.
+func (ws *Workers) Start() error {
+	started := []worker.Worker{}
+	for _, w := range ws.all() {
+		if err := w.Start(); err != nil {
+			for _, s := range started {
+				s.Stop()
+			}
+			return err
+		}
+		started = append(started, w)
+	}
+	return nil
+}
+
+// Stop stops every worker, the service queues' first so that activities
+// in flight finish while the pipeline worker still takes their results.
+func (ws *Workers) Stop() {
+	all := ws.all()
+	for i := len(all) - 1; i >= 0; i-- {
+		all[i].Stop()
+	}
+}
+
+// Run starts the workers and stops them when interrupt is closed.
+func (ws *Workers) Run(interrupt <-chan any) error {
+	if err := ws.Start(); err != nil {
 		return err
 	}
-	r.RegisterWorkflowWithOptions(workflows.Pipeline, workflow.RegisterOptions{Name: workflows.PipelineWorkflow})
-	r.RegisterWorkflowWithOptions(workflows.Items, workflow.RegisterOptions{Name: workflows.ItemsWorkflow})
+	<-interrupt
+	ws.Stop()
+	return nil
+}
+
+// all lists the pipeline worker, then the service workers by queue.
+func (ws *Workers) all() []worker.Worker {
+	out := []worker.Worker{ws.Pipeline}
+	for _, q := range slices.Sorted(maps.Keys(ws.Services)) {
+		out = append(out, ws.Services[q])
+	}
+	return out
+}
+
+// stepKind is one step kind's activities.
+type stepKind struct {
+	kind   string
+	submit func(context.Context, activities.StepRequest) (*activities.Job, error)
+	wait   func(context.Context, activities.StepRequest) (*activities.Result, error)
+	cancel func(context.Context, activities.StepRequest) error
+}
+
+// stepKinds builds every step kind's activities over cfg's clients.
+func stepKinds(cfg Config) ([]stepKind, error) {
 	hc, err := cfg.httpClient()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	secrets := activities.EnvSecrets{Dir: cfg.SecretsDir}
 	d := dli.NewActivities(cfg.Endpoint("dli"), hc, cfg.ProjectID, secrets)
-	register(r, dli.KindSQL, d.SubmitSQL, d.WaitSQL, d.CancelSQL)
-	register(r, dli.KindFlinkSQL, d.SubmitFlinkSQL, d.WaitFlink, d.CancelFlink)
-	register(r, dli.KindFlinkJar, d.SubmitFlinkJar, d.WaitFlink, d.CancelFlink)
-	register(r, dli.KindSpark, d.SubmitSpark, d.WaitSpark, d.CancelSpark)
 	cd := cdm.NewActivities(cfg.Endpoint("cdm"), hc, cfg.ProjectID, secrets)
-	register(r, cdm.KindJob, cd.SubmitJob, cd.WaitJob, cd.CancelJob)
 	ds := dis.NewActivities(cfg.Endpoint("dis"), hc, cfg.ProjectID, secrets)
-	register(r, dis.KindStream, ds.SubmitStream, ds.WaitStream, ds.CancelStream)
-	register(r, dis.KindDumpTask, ds.SubmitDumpTask, ds.WaitDumpTask, ds.CancelDumpTask)
 	lf := lakeformation.NewActivities(cfg.Endpoint("lakeformation"), hc, cfg.ProjectID, secrets)
-	register(r, lakeformation.KindJob, lf.SubmitJob, lf.WaitJob, lf.CancelJob)
 	df := dlf.NewActivities(cfg.Endpoint("dlf"), hc, cfg.ProjectID, secrets)
-	register(r, dlf.KindJob, df.SubmitJob, df.WaitJob, df.CancelJob)
 	// http steps call user URLs: no IAM token goes there, and signing is
 	// per step (with.sign) with the worker's access key.
 	rest := &restapi.Activities{Plain: &http.Client{Timeout: 25 * time.Second}, Secrets: secrets}
 	if cfg.Auth.AK != "" {
 		rest.Signed = &http.Client{Timeout: 25 * time.Second, Transport: &cloudapi.AKSKTransport{AK: cfg.Auth.AK, SK: cfg.Auth.SK, SecurityToken: cfg.Auth.SecurityToken}}
 	}
-	register(r, restapi.KindHTTP, rest.Submit, rest.Wait, rest.Cancel)
-	return nil
+	return []stepKind{
+		{dli.KindSQL, d.SubmitSQL, d.WaitSQL, d.CancelSQL},
+		{dli.KindFlinkSQL, d.SubmitFlinkSQL, d.WaitFlink, d.CancelFlink},
+		{dli.KindFlinkJar, d.SubmitFlinkJar, d.WaitFlink, d.CancelFlink},
+		{dli.KindSpark, d.SubmitSpark, d.WaitSpark, d.CancelSpark},
+		{cdm.KindJob, cd.SubmitJob, cd.WaitJob, cd.CancelJob},
+		{dis.KindStream, ds.SubmitStream, ds.WaitStream, ds.CancelStream},
+		{dis.KindDumpTask, ds.SubmitDumpTask, ds.WaitDumpTask, ds.CancelDumpTask},
+		{lakeformation.KindJob, lf.SubmitJob, lf.WaitJob, lf.CancelJob},
+		{dlf.KindJob, df.SubmitJob, df.WaitJob, df.CancelJob},
+		{restapi.KindHTTP, rest.Submit, rest.Wait, rest.Cancel},
+	}, nil
 }
 
-func register(r worker.Registry, kind string, submit, wait, cancel any) {
-	r.RegisterActivityWithOptions(submit, activity.RegisterOptions{Name: activities.SubmitName(kind)})
-	r.RegisterActivityWithOptions(wait, activity.RegisterOptions{Name: activities.WaitName(kind)})
-	r.RegisterActivityWithOptions(cancel, activity.RegisterOptions{Name: activities.CancelName(kind)})
+// serviceOf is the service a step kind calls ("dli" for dli.sql).
+func serviceOf(kind string) string {
+	s, _, _ := strings.Cut(kind, ".")
+	return s
 }
 
 // httpClient builds the authenticated HTTP client all service clients share.

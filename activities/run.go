@@ -1,0 +1,132 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/pipectl/pipectl/planner"
+)
+
+// RunName is the activity that submits a step's job and waits for it: a
+// kind's submit and wait in one, so that a step costs one activity in
+// history instead of two.
+func RunName(kind string) string { return kind + ".run" }
+
+// TransientSubmitAttempts is how many times a transient service error
+// (429, 5xx, a lost connection) on submit is tried before the step fails:
+// enough to ride out a service failing one request in five for good
+// (0.2^20), few enough that one that keeps failing fails the step instead
+// of stalling it.
+const TransientSubmitAttempts = 20
+
+// Runner makes one kind's submit and wait a single activity. Each attempt
+// of Run either submits the job (the first, or one whose submit failed
+// transiently) or checks its status once; while the job runs it fails with
+// the wait's "still running" error, so Temporal's retry polls without
+// holding a worker slot and without adding history events. The job's
+// handle survives between attempts in the activity's heartbeat details,
+// which the server keeps across retries; when they are lost (the worker
+// died between submit and heartbeat), the next attempt submits again and
+// the submit's idempotency key re-attaches to the job.
+type Runner struct {
+	Submit func(context.Context, StepRequest) (*Job, error)
+	Wait   func(context.Context, StepRequest) (*Result, error)
+}
+
+// runState is what an attempt leaves in its heartbeat for the next.
+type runState struct {
+	Job *Job `json:"job,omitempty"`
+	// SubmitFailures counts the transient failures of submit so far.
+	SubmitFailures int `json:"submit_failures,omitempty"`
+}
+
+// Run is the activity.
+func (k Runner) Run(ctx context.Context, req StepRequest) (*Result, error) {
+	var st runState
+	if activity.HasHeartbeatDetails(ctx) {
+		// Unreadable details (a worker of another version) only cost a
+		// re-attaching submit.
+		if err := activity.GetHeartbeatDetails(ctx, &st); err != nil {
+			st = runState{}
+		}
+	}
+	if st.Job == nil {
+		job, err := k.Submit(ctx, req)
+		if err != nil {
+			return nil, submitFailed(ctx, req, st, err)
+		}
+		st = runState{Job: job}
+		// The first heartbeat of an attempt is sent at once, so the
+		// handle is on the server before the job is polled.
+		activity.RecordHeartbeat(ctx, st)
+	}
+	req.Job = st.Job
+	res, err := k.Wait(ctx, req)
+	if res != nil && res.JobID == "" {
+		res.JobID = st.Job.ID
+	}
+	return res, withStep(err, req)
+}
+
+// submitFailed returns submit's error for Temporal's retry: a transient
+// failure is retried after the step's retry interval (or the service's
+// Retry-After, when longer), TransientSubmitAttempts times; anything else
+// is returned as it is.
+func submitFailed(ctx context.Context, req StepRequest, st runState, err error) error {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.NonRetryable() || ctx.Err() != nil {
+		return err
+	}
+	st.SubmitFailures++
+	activity.RecordHeartbeat(ctx, st)
+	if st.SubmitFailures >= TransientSubmitAttempts {
+		return temporal.NewNonRetryableApplicationError(app.Message(), app.Type(), app.Unwrap())
+	}
+	var retry planner.Retry
+	if req.Retry != nil {
+		retry = *req.Retry
+	}
+	// A zero delay leaves it to the activity's retry policy.
+	opts := temporal.ApplicationErrorOptions{
+		NextRetryDelay: max(app.NextRetryDelay(), RetryDelay(retry, st.SubmitFailures)),
+		Cause:          app.Unwrap(),
+	}
+	var code string // the service's error code, as Classify attaches it
+	if app.HasDetails() && app.Details(&code) == nil {
+		opts.Details = []any{code}
+	}
+	return temporal.NewApplicationErrorWithOptions(app.Message(), app.Type(), opts)
+}
+
+// withStep adds the step to the progress a "still running" error carries,
+// so a client can tell whose job it is before the step completes.
+func withStep(err error, req StepRequest) error {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != ErrStillRunning {
+		return err
+	}
+	var p Progress
+	if app.Details(&p) != nil {
+		return err
+	}
+	p.Step, p.Item = req.StepID, req.Item
+	return StillRunning(p, app.NextRetryDelay())
+}
+
+// RetryDelay is the delay before try number n+1 after n failures under
+// the step's retry block: the initial interval, multiplied by the backoff
+// per failure, capped by the maximum interval.
+func RetryDelay(r planner.Retry, n int) time.Duration {
+	d := time.Duration(r.InitialInterval)
+	for i := 1; i < n; i++ {
+		d = time.Duration(float64(d) * max(r.Backoff, 1))
+		if r.MaxInterval > 0 && d > time.Duration(r.MaxInterval) {
+			return time.Duration(r.MaxInterval)
+		}
+	}
+	return d
+}
