@@ -92,6 +92,9 @@ func startEnvWith(b *testing.B, jobDuration time.Duration, dynamicConfig map[str
 		JobDuration:         jobDuration,
 		ServerDynamicConfig: dynamicConfig,
 		NoWorker:            true,
+		// The benchmarks measure the orchestrator, not the emulator's
+		// throttling: their polls would meet its per-API limits.
+		DisableRateLimits: true,
 	})
 	if err != nil {
 		b.Fatalf("start stack: %v", err)

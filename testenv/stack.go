@@ -50,6 +50,10 @@ type StackOptions struct {
 	// NoWorker starts the stack without its in-process worker, for tests
 	// that run workers of their own (e.g. cmd/worker in another process).
 	NoWorker bool
+	// DisableRateLimits turns the emulator's per-API rate limits off (see
+	// emulator.Options), for tests and benchmarks that call faster than a
+	// real user may. `pipectl dev` keeps them on, as the cloud would.
+	DisableRateLimits bool
 }
 
 // Stack is a running local world: Temporal, its UI, the emulator and a
@@ -98,7 +102,11 @@ func Start(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	}
 	emuCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.Emulator = emulator.New(emulator.Options{JobDuration: opts.JobDuration, Logger: opts.Logger.With("component", "emulator")})
+	s.Emulator = emulator.New(emulator.Options{
+		JobDuration:       opts.JobDuration,
+		Logger:            opts.Logger.With("component", "emulator"),
+		DisableRateLimits: opts.DisableRateLimits,
+	})
 	s.Endpoints, err = s.Emulator.Start(emuCtx, opts.IP, emulator.Ports(opts.EmulatorPort))
 	if err != nil {
 		return s, err
