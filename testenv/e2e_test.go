@@ -42,11 +42,16 @@ var historiesDir = filepath.Join("..", "workflows", "testdata", "histories")
 
 const demoSpec = "../examples/pipelines/demo.yaml"
 
+// startStack starts a stack for a test and stops it when the test ends.
+// The emulator's rate limits are off: the tests poll faster than a real
+// user may (the scale tests run thousands of steps), and a 429 they did
+// not ask for would only make them slower.
 func startStack(t *testing.T, opts testenv.StackOptions) *testenv.Stack {
 	t.Helper()
 	if opts.JobDuration == 0 {
 		opts.JobDuration = 600 * time.Millisecond
 	}
+	opts.DisableRateLimits = true
 	if testing.Verbose() {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}

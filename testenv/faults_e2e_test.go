@@ -616,7 +616,8 @@ func TestFaultFlakyServices(t *testing.T) {
 	began := time.Now()
 	reqs := &requestLog{}
 	logger := slog.New(captureHandler{log: reqs, next: faultLogger().Handler()})
-	st, err := testenv.Start(t.Context(), testenv.StackOptions{JobDuration: 500 * time.Millisecond, Logger: logger, RateLimits: testenv.NoRateLimits()})
+	// Rate limits off: the 429s this test counts are the injected ones.
+	st, err := testenv.Start(t.Context(), testenv.StackOptions{JobDuration: 500 * time.Millisecond, Logger: logger, DisableRateLimits: true, RateLimits: testenv.NoRateLimits()})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}
@@ -870,9 +871,10 @@ func TestFaultEmulatorRestart(t *testing.T) {
 	began := time.Now()
 	st := startStack(t, testenv.StackOptions{NoWorker: true})
 	opts := emulator.Options{
-		JobDuration: time.Second,
-		StateFile:   filepath.Join(t.TempDir(), "emulator.json"),
-		Logger:      faultLogger().With("component", "emulator"),
+		JobDuration:       time.Second,
+		StateFile:         filepath.Join(t.TempDir(), "emulator.json"),
+		Logger:            faultLogger().With("component", "emulator"),
+		DisableRateLimits: true, // as startStack's: the restart is the fault under test
 	}
 	em1 := startEmulator(t, opts, emulator.Ports(0))
 	// A worker in this process, calling this emulator as the stack's would.

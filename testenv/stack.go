@@ -54,6 +54,10 @@ type StackOptions struct {
 	// (engine.Config.RateLimits): nil keeps the production defaults;
 	// NoRateLimits lifts them for tests that run thousands of steps.
 	RateLimits map[string]float64
+	// DisableRateLimits turns the emulator's per-API rate limits off (see
+	// emulator.Options), for tests and benchmarks that call faster than a
+	// real user may. `pipectl dev` keeps them on, as the cloud would.
+	DisableRateLimits bool
 }
 
 // NoRateLimits lifts every service queue's rate limit.
@@ -112,7 +116,11 @@ func Start(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	}
 	emuCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.Emulator = emulator.New(emulator.Options{JobDuration: opts.JobDuration, Logger: opts.Logger.With("component", "emulator")})
+	s.Emulator = emulator.New(emulator.Options{
+		JobDuration:       opts.JobDuration,
+		Logger:            opts.Logger.With("component", "emulator"),
+		DisableRateLimits: opts.DisableRateLimits,
+	})
 	s.Endpoints, err = s.Emulator.Start(emuCtx, opts.IP, emulator.Ports(opts.EmulatorPort))
 	if err != nil {
 		return s, err

@@ -80,8 +80,8 @@ restart. Flags not given fall back to the environment: ` + envList() + `.`,
 	f.StringVar(&opts.Password, "iam-password", emulator.DevPassword, "its password")
 	f.StringVar(&opts.StateFile, "state-file", "", "load the state from this file if it exists, and save it there on exit")
 	f.DurationVar(&opts.JobDuration, "job-duration", 3*time.Second, "how long an emulated job runs")
-	f.Float64Var(&opts.RateLimitScale, "rate-limit-scale", 1, "multiply the documented per-API rate limits (e.g. 0.05 to provoke 429s)")
-	f.BoolVar(&opts.NoRateLimits, "no-rate-limits", false, "do not enforce the documented rate limits")
+	f.Float64Var(&opts.RateLimitScale, "rate-limit-scale", 1, "multiply the per-API rate limits, CDM's documented ones and the emulator's choice for the other services (e.g. 0.05 to provoke 429s)")
+	f.BoolVar(&opts.NoRateLimits, "no-rate-limits", false, "do not enforce the per-API rate limits")
 	f.StringVar(&opts.LogLevel, "log-level", "info", "log level (on stderr): debug, info, warn or error")
 	return cmd
 }

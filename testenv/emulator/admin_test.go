@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,13 +109,17 @@ func TestAdminAPI(t *testing.T) {
 	}
 
 	// Limits (newEnv disables them).
+	_, defaults := e.emu.RateLimits()
 	v := wantAdmin(t, srv, "GET", "/limits", "", 200, "").(map[string]any)
-	if v["enabled"] != false || len(v["limits"].([]any)) != 19 {
-		t.Errorf("GET /limits = %v, want disabled with CDM's 19 limits", v)
+	if v["enabled"] != false || len(v["limits"].([]any)) != len(defaults) {
+		t.Errorf("GET /limits = %v, want disabled with the %d default limits", v, len(defaults))
 	}
 	v = wantAdmin(t, srv, "PUT", "/limits", `{"enabled":true,"limits":[{"service":"dli","route":"GET /v1.0/{project_id}/jobs","per_minute":1}]}`, 200, "").(map[string]any)
-	if v["enabled"] != true || len(v["limits"].([]any)) != 20 {
-		t.Errorf("PUT /limits = %v", v)
+	if v["enabled"] != true || len(v["limits"].([]any)) != len(defaults) || !slices.ContainsFunc(v["limits"].([]any), func(l any) bool {
+		m := l.(map[string]any)
+		return m["service"] == "dli" && m["route"] == "GET /v1.0/{}/jobs" && m["per_minute"] == 1.0
+	}) {
+		t.Errorf("PUT /limits = %v, want DLI's list replaced with 1/min", v)
 	}
 	e.do("GET", "/v1.0/p1/jobs", "")
 	if r := e.do("GET", "/v1.0/p1/jobs", ""); r.status != http.StatusTooManyRequests {

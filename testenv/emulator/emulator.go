@@ -11,7 +11,7 @@
 //
 // Around the services sit what the real API gateway does: authentication
 // (IAM tokens the emulator issued, or AK/SK signatures; iam.go), the
-// documented rate limits (limits.go), and, on request, injected faults
+// per-API rate limits (limits.go), and, on request, injected faults
 // (faults.go). AdminHandler serves introspection and runtime control, and
 // Options.StateFile persists the state across restarts (state.go).
 package emulator
@@ -30,7 +30,7 @@ import (
 
 // Options configure an Emulator. The zero value is usable: it accepts the
 // dev credentials (DevUserName/DevDomain/DevPassword, DevAK/DevSK),
-// enforces the documented rate limits and injects no faults.
+// enforces the rate limits (limits.go) and injects no faults.
 type Options struct {
 	// JobDuration is how long a DLI SQL job takes from submit to FINISHED
 	// when no rule says otherwise (default 1s).
@@ -53,11 +53,12 @@ type Options struct {
 	// derives a stable ID from the name.
 	ProjectID string
 
-	// DisableRateLimits turns the documented per-API rate limits off, for
+	// DisableRateLimits turns the per-API rate limits (CDM's documented
+	// table and chosen ones for the other services, limits.go) off, for
 	// tests and benchmarks that call faster than a real user may.
 	DisableRateLimits bool
-	// RateLimitScale multiplies every documented limit; 0 means 1. A demo
-	// can use 0.05 to make 429s easy to provoke.
+	// RateLimitScale multiplies every rate limit; 0 means 1. A demo can
+	// use 0.05 to make 429s easy to provoke.
 	RateLimitScale float64
 
 	// FaultSeed seeds the random choice of which requests injected faults
@@ -113,6 +114,7 @@ type Emulator struct {
 	jobDuration time.Duration
 	log         *slog.Logger
 	muxes       map[string]*http.ServeMux
+	routes      []string // "service METHOD /normalized/path" of every route, as registered
 	admin       http.Handler
 
 	// Credentials, fixed at New.
@@ -267,7 +269,7 @@ func (e *Emulator) Calls() map[string]int {
 func (e *Emulator) route(service, pattern string, h http.HandlerFunc) {
 	limitKey := service + " " + normalizeRoute(pattern)
 	e.publicRoute(service, pattern, func(w http.ResponseWriter, r *http.Request) {
-		if !e.authenticate(w, r, service) || !e.rateLimit(w, r, service, limitKey) {
+		if !e.authenticate(w, r, service) || !e.rateLimit(w, service, limitKey, r.PathValue("project_id")) {
 			return
 		}
 		h(w, r)
@@ -279,6 +281,7 @@ func (e *Emulator) route(service, pattern string, h http.HandlerFunc) {
 func (e *Emulator) publicRoute(service, pattern string, h http.HandlerFunc) {
 	key := service + " " + pattern
 	norm := normalizeRoute(pattern)
+	e.routes = append(e.routes, service+" "+norm)
 	e.muxes[service].HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		e.calls[key]++

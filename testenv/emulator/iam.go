@@ -62,8 +62,13 @@ type Token struct {
 }
 
 func (e *Emulator) registerIAM() {
-	e.publicRoute(IAM, "POST /v3/auth/tokens", e.issueToken)
+	e.publicRoute(IAM, iamTokenRoute, e.issueToken)
 }
+
+// iamTokenRoute is the token endpoint. It needs no credentials, so its
+// rate limit (limits.go) is per user, spent by issueToken once it knows
+// the user, rather than per project by the route wrapper.
+const iamTokenRoute = "POST /v3/auth/tokens"
 
 type tokenRequest struct {
 	Auth struct {
@@ -150,6 +155,12 @@ func (e *Emulator) issueToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		writeError(w, http.StatusUnauthorized, iamWrongPassword, "The username or password is wrong.")
 		e.log.Info("emulator refused a token", "user", id.Password.User.Name)
+		return
+	}
+
+	// Only tokens that would be issued spend the budget, as requests with
+	// rejected credentials do not on the other services.
+	if !e.rateLimit(w, IAM, IAM+" "+iamTokenRoute, userID(u)) {
 		return
 	}
 
