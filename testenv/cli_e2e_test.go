@@ -104,6 +104,17 @@ func TestApplyScheduleIsDeclarative(t *testing.T) {
 	if code, _, _ := pipectl(t, st, "apply", other); code != 0 {
 		t.Fatal("apply of a second pipeline failed")
 	}
+	// plan --prune lists what apply --prune would delete, and counts it
+	// as a change; with every spec given there is nothing to prune.
+	code, out, _ = pipectl(t, st, "plan", file, other, "--prune", "--detailed-exitcode")
+	if code != 0 || !strings.Contains(out, "pipelines apply --prune would delete") || strings.Contains(out, "- schedule") {
+		t.Fatalf("plan --prune of both specs: exit %d\n%s", code, out)
+	}
+	code, out, _ = pipectl(t, st, "plan", other, "--prune", "--detailed-exitcode")
+	if code != 2 || !strings.Contains(out, `- schedule pipectl-hourly-report (was pipeline hourly-report, cron "30 * * * *"`) ||
+		strings.Contains(out, "- schedule pipectl-daily-report") || !strings.Contains(out, "none: the deployed plan is identical") {
+		t.Fatalf("plan --prune: exit %d\n%s", code, out)
+	}
 	code, out, _ = pipectl(t, st, "apply", other, "--prune")
 	if code != 0 || !strings.Contains(out, "schedule pipectl-hourly-report deleted") || strings.Contains(out, "pipectl-daily-report deleted") {
 		t.Fatalf("apply --prune: exit %d\n%s", code, out)

@@ -25,6 +25,19 @@ type IO struct {
 	TTY bool
 }
 
+// Exit statuses of pipectl; `pipectl help exit-codes` explains them.
+const (
+	// ExitOK: the command did what it was asked; a followed run
+	// succeeded; plan --detailed-exitcode found nothing to change.
+	ExitOK = 0
+	// ExitError: anything went wrong: a usage mistake, an invalid spec,
+	// Temporal unreachable or refusing, a followed run that failed or was
+	// cancelled.
+	ExitError = 1
+	// ExitChanges: plan --detailed-exitcode found changes to apply.
+	ExitChanges = 2
+)
+
 // SilentError is returned when the command already told the user what went
 // wrong; Main exits non-zero without printing it again.
 type SilentError struct{ Code int }
@@ -37,14 +50,14 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return 0
+		return ExitOK
 	}
 	var silent *SilentError
 	if errors.As(err, &silent) {
 		return silent.Code
 	}
 	fmt.Fprintln(stdio.ErrOut, "Error:", err)
-	return 1
+	return ExitError
 }
 
 // NewRootCmd builds the command tree.
