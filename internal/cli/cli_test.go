@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/converter"
+
+	"github.com/pipectl/pipectl/activities"
+	"github.com/pipectl/pipectl/workflows"
+)
+
+// noTemporal is an address nothing listens on: a command that dials
+// fails fast.
+const noTemporal = "--address=127.0.0.1:1"
+
+// run runs pipectl in-process.
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Main(context.Background(), args, IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+func TestDescribeRunJSONKeepsTheStatusFields(t *testing.T) {
+	st := &workflows.Status{Pipeline: "p", State: workflows.RunSucceeded, Steps: []workflows.StepStatus{{ID: "a", State: workflows.StepSucceeded}}}
+	b, err := json.Marshal(runDescription{Status: st, Executions: []*execution{{Kind: execRun, WorkflowID: "p-1", RunID: "r1", Status: "succeeded", StartedAt: time.Unix(0, 0).UTC()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		workflows.Status
+		Executions []execution `json:"executions"`
+	}
+	if err := json.Unmarshal(b, &back); err != nil || back.State != workflows.RunSucceeded || len(back.Steps) != 1 || len(back.Executions) != 1 || back.Executions[0].RunID != "r1" {
+		t.Errorf("describe run -o json = %s", b)
+	}
+}
+
+func TestCallName(t *testing.T) {
+	for _, tc := range []struct{ activity, kind, want string }{
+		{"dli.sql.submit", "dli.sql", "submit"},
+		{"dli.sql.wait", "dli.sql", "wait"},
+		{"cdm.job.cancel", "cdm.job", "cancel"},
+		// A single activity per step, whatever its name after the kind.
+		{"dli.sql.run", "dli.sql", "run"},
+		{"other.activity", "dli.sql", "other.activity"},
+		{"dli.sql.run", "", "dli.sql.run"},
+	} {
+		if got := callName(tc.activity, tc.kind); got != tc.want {
+			t.Errorf("callName(%q, %q) = %q, want %q", tc.activity, tc.kind, got, tc.want)
+		}
+	}
+}
+
+func TestResultText(t *testing.T) {
+	dc := converter.GetDefaultDataConverter()
+	for _, tc := range []struct {
+		result any
+		want   string
+	}{
+		{activities.Job{ID: "j1"}, ": job j1"},
+		{activities.Job{ID: "j1", Reattached: true}, ": job j1 (re-attached to the job an earlier try created)"},
+		{activities.Result{State: "FINISHED", Outputs: map[string]string{"job_id": "x"}}, ": FINISHED"},
+		{map[string]any{"job_id": "j2", "state": "SUCCEEDED"}, ": job j2 SUCCEEDED"},
+		{nil, ""},
+	} {
+		p, err := dc.ToPayload(tc.result)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resultText(dc, p); got != tc.want {
+			t.Errorf("resultText(%+v) = %q, want %q", tc.result, got, tc.want)
+		}
+	}
+}
+
+func TestPlanSeveralFilesOffline(t *testing.T) {
+	code, out, stderr := run(t, "plan", noTemporal, "--offline", "../../examples/pipelines/demo.yaml", "../../examples/pipelines/nightly-partitions.yaml")
+	if code != ExitOK || !strings.HasPrefix(out, "pipeline daily-orders ") || !strings.Contains(out, "\npipeline nightly-partitions ") {
+		t.Errorf("plan --offline of two specs: exit %d\n%s%s", code, out, stderr)
+	}
+	code, _, stderr = run(t, "plan", noTemporal, "--offline", "--prune", "../../examples/pipelines/demo.yaml")
+	if code != ExitError || !strings.Contains(stderr, "Error: --prune compares with what is deployed") {
+		t.Errorf("plan --offline --prune: exit %d\n%s", code, stderr)
+	}
+	// Every spec is checked before anything is contacted.
+	code, out, stderr = run(t, "plan", noTemporal, "../../examples/pipelines/demo.yaml", "no-such-file.yaml")
+	if code != ExitError || out != "" || strings.Contains(stderr, "cannot reach Temporal") {
+		t.Errorf("plan with a missing file: exit %d\n%s%s", code, out, stderr)
+	}
+}
