@@ -369,6 +369,13 @@ func TestCLIShowsAContinuedRunWithChildrenAsOne(t *testing.T) {
 	if row.ID != "long-1" || row.Status != "succeeded" || row.Runs < 2 || row.FirstRunID == row.RunID || !row.StartedAt.Before(row.ClosedAt) {
 		t.Errorf("get runs row %+v, want long-1 succeeded over several workflow runs", row)
 	}
+	code, out, _ = pipectl(t, st, "get", "runs", "--status", "succeeded", "--trigger", "apply", "-o", "yaml")
+	if code != 0 || !strings.Contains(out, "- id: long-1\n") || strings.Count(out, "- id:") != 1 {
+		t.Errorf("get runs --status succeeded --trigger apply -o yaml: exit %d\n%s", code, out)
+	}
+	if _, out, _ := pipectl(t, st, "get", "runs", "--status", "failed"); strings.Contains(out, "long-1") {
+		t.Errorf("get runs --status failed lists a run that succeeded:\n%s", out)
+	}
 	chain := runChain(t, st, "long-1", row.FirstRunID)
 	if len(chain) != row.Runs {
 		t.Errorf("get runs counts %d workflow runs, the chain has %d", row.Runs, len(chain))

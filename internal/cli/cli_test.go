@@ -41,6 +41,30 @@ func TestDescribeRunJSONKeepsTheStatusFields(t *testing.T) {
 	}
 }
 
+func TestRunsQuery(t *testing.T) {
+	for _, tc := range []struct {
+		pipeline, status, trigger string
+		want                      string
+	}{
+		{want: `WorkflowType = "pipectl.Pipeline"`},
+		{pipeline: "nightly", status: "succeeded", trigger: "schedule",
+			want: `WorkflowType = "pipectl.Pipeline" AND PipectlPipeline = "nightly" AND ExecutionStatus = "Completed" AND PipectlTrigger = "schedule"`},
+		{status: "cancelled", want: `WorkflowType = "pipectl.Pipeline" AND ExecutionStatus = "Canceled"`},
+		{status: "timed out", want: `WorkflowType = "pipectl.Pipeline" AND ExecutionStatus = "TimedOut"`},
+	} {
+		got, err := runsQuery(tc.pipeline, tc.status, tc.trigger)
+		if err != nil || got != tc.want {
+			t.Errorf("runsQuery(%q, %q, %q) = %q, %v; want %q", tc.pipeline, tc.status, tc.trigger, got, err, tc.want)
+		}
+	}
+	if _, err := runsQuery("", "continued", ""); err == nil {
+		t.Error("--status continued accepted: a continued run is listed as its chain")
+	}
+	if _, err := runsQuery("", "", "cron"); err == nil {
+		t.Error("--trigger cron accepted")
+	}
+}
+
 func TestCallName(t *testing.T) {
 	for _, tc := range []struct{ activity, kind, want string }{
 		{"dli.sql.submit", "dli.sql", "submit"},
@@ -76,6 +100,27 @@ func TestResultText(t *testing.T) {
 		if got := resultText(dc, p); got != tc.want {
 			t.Errorf("resultText(%+v) = %q, want %q", tc.result, got, tc.want)
 		}
+	}
+}
+
+func TestWriteYAMLKeepsJSONNamesAndTypes(t *testing.T) {
+	var b bytes.Buffer
+	rows := []runRow{{ID: "r-1", RunID: "abc", Status: "succeeded", Trigger: "true", SpecHash: "0123", StartedAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), Runs: 2}}
+	if err := writeYAML(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	want := `- id: r-1
+  run_id: abc
+  first_run_id: ""
+  runs: 2
+  pipeline: ""
+  status: succeeded
+  trigger: "true"
+  spec_hash: "0123"
+  started_at: "2026-03-01T10:00:00Z"
+`
+	if b.String() != want {
+		t.Errorf("yaml:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"gopkg.in/yaml.v3"
 
 	"github.com/pipectl/pipectl/internal/deploy"
 	"github.com/pipectl/pipectl/planner"
@@ -108,7 +110,7 @@ type runRow struct {
 
 func newGetCmd(stdio IO, dial dialFunc) *cobra.Command {
 	cmd := &cobra.Command{Use: "get", Short: "List pipelines or runs"}
-	var output string
+	var output, status, trigger string
 	var limit int
 	runs := &cobra.Command{
 		Use:   "runs [PIPELINE]",
@@ -119,9 +121,13 @@ as new: it is still one run, shown with the status of its latest workflow
 run and the start of its first.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q := fmt.Sprintf("WorkflowType = %q", workflows.PipelineWorkflow)
+			pipeline := ""
 			if len(args) == 1 {
-				q += fmt.Sprintf(" AND %s = %q", workflows.SearchAttrPipelineName, args[0])
+				pipeline = args[0]
+			}
+			q, err := runsQuery(pipeline, status, trigger)
+			if err != nil {
+				return err
 			}
 			return withClient(cmd.Context(), dial, func(c client.Client) error {
 				rows, err := listRuns(cmd.Context(), c, q, limit)
@@ -143,6 +149,8 @@ run and the start of its first.`,
 		},
 	}
 	runs.Flags().IntVar(&limit, "limit", 50, "at most this many runs")
+	runs.Flags().StringVar(&status, "status", "", "only runs in this state: "+strings.Join(runStatuses(), ", "))
+	runs.Flags().StringVar(&trigger, "trigger", "", "only runs started this way: apply, schedule or manual")
 	pipelines := &cobra.Command{
 		Use:   "pipelines",
 		Short: "List deployed (scheduled) pipelines",
@@ -167,7 +175,7 @@ run and the start of its first.`,
 		},
 	}
 	for _, c := range []*cobra.Command{runs, pipelines} {
-		c.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+		c.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
 		cmd.AddCommand(c)
 	}
 	return cmd
@@ -289,6 +297,57 @@ func chainStarts(ctx context.Context, c client.Client, rows []runRow) error {
 	return nil
 }
 
+// runsQuery is the visibility query of `get runs`: pipeline runs, of one
+// pipeline, in one state, started by one trigger when those are given.
+func runsQuery(pipeline, status, trigger string) (string, error) {
+	q := fmt.Sprintf("WorkflowType = %q", workflows.PipelineWorkflow)
+	if pipeline != "" {
+		q += fmt.Sprintf(" AND %s = %q", workflows.SearchAttrPipelineName, pipeline)
+	}
+	if status != "" {
+		st, ok := statusByName()[status]
+		if !ok {
+			return "", fmt.Errorf("--status %q: use one of %s", status, strings.Join(runStatuses(), ", "))
+		}
+		q += fmt.Sprintf(" AND ExecutionStatus = %q", st)
+	}
+	if trigger != "" {
+		if !slices.Contains([]string{workflows.TriggerApply, workflows.TriggerSchedule, workflows.TriggerManual}, trigger) {
+			return "", fmt.Errorf("--trigger %q: use apply, schedule or manual", trigger)
+		}
+		q += fmt.Sprintf(" AND %s = %q", workflows.SearchAttrTriggerName, trigger)
+	}
+	return q, nil
+}
+
+// filterStatuses are the execution statuses a run can be listed in.
+var filterStatuses = []enumspb.WorkflowExecutionStatus{
+	enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+	enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+	enumspb.WORKFLOW_EXECUTION_STATUS_FAILED,
+	enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED,
+	enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+	enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+}
+
+// statusByName maps the states `get runs` shows to the names of the
+// ExecutionStatus search attribute.
+func statusByName() map[string]string {
+	m := map[string]string{}
+	for _, s := range filterStatuses {
+		m[runStatus(s)] = s.String()
+	}
+	return m
+}
+
+func runStatuses() []string {
+	var out []string
+	for _, s := range filterStatuses {
+		out = append(out, strconv.Quote(runStatus(s)))
+	}
+	return out
+}
+
 func runStatus(s enumspb.WorkflowExecutionStatus) string {
 	switch s {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
@@ -316,19 +375,53 @@ func short(h string) string {
 	return h
 }
 
-// printRows writes rows as JSON (-o json) or as an aligned table.
+// printRows writes rows as JSON (-o json), YAML (-o yaml) or an aligned
+// table. The YAML has the JSON's fields, names and order.
 func printRows(stdio IO, output string, rows any, table func(io.Writer)) error {
 	switch output {
 	case "json":
 		enc := json.NewEncoder(stdio.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
+	case "yaml":
+		return writeYAML(stdio.Out, rows)
 	case "table", "":
+		if table == nil {
+			return fmt.Errorf("-o table: not for this command; use json or yaml")
+		}
 		tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
 		table(tw)
 		return tw.Flush()
 	}
-	return fmt.Errorf("-o %q: use table or json", output)
+	return fmt.Errorf("-o %q: use table, json or yaml", output)
+}
+
+// writeYAML writes v's JSON form as YAML: JSON is YAML, so it parses into
+// a YAML document in the same order, which is then written in block style
+// with only the quotes a value needs to keep its type.
+func writeYAML(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return err
+	}
+	var plain func(n *yaml.Node)
+	plain = func(n *yaml.Node) {
+		n.Style = 0
+		for _, c := range n.Content {
+			plain(c)
+		}
+	}
+	plain(&doc)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return err
+	}
+	return enc.Close()
 }
 
 func newDescribeCmd(stdio IO, dial dialFunc) *cobra.Command {
@@ -350,7 +443,7 @@ func newDescribeCmd(stdio IO, dial dialFunc) *cobra.Command {
 				if err != nil {
 					fmt.Fprintf(stdio.ErrOut, "warning: the run's workflow executions are not listed: %v\n", err)
 				}
-				if output == "json" {
+				if output != "table" && output != "" {
 					return printRows(stdio, output, runDescription{Status: st, Executions: append([]*execution{}, exs...)}, nil)
 				}
 				printStatus(stdio.Out, args[0], st)
@@ -359,7 +452,7 @@ func newDescribeCmd(stdio IO, dial dialFunc) *cobra.Command {
 			})
 		},
 	}
-	run.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	run.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
 	cmd.AddCommand(run)
 	return cmd
 }

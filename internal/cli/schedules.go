@@ -71,7 +71,7 @@ func newScheduleCmd(stdio IO, dial dialFunc) *cobra.Command {
 			})
 		},
 	}
-	list.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	list.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
 
 	describe := &cobra.Command{
 		Use: "describe NAME", Short: "A schedule: cron and zone, next fire times, recent runs, pause state", Args: cobra.ExactArgs(1),
