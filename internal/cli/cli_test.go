@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,58 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
 	code = Main(context.Background(), args, IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	return code, out.String(), errOut.String()
+}
+
+func TestExitCodesHelp(t *testing.T) {
+	for _, args := range [][]string{{"help", "exit-codes"}, {"help", "scripting"}, {"exit-codes"}} {
+		code, out, _ := run(t, args...)
+		if code != ExitOK || !strings.Contains(out, "Exit status") || !strings.Contains(out, "Scripting") {
+			t.Errorf("pipectl %s: exit %d\n%s", strings.Join(args, " "), code, out)
+		}
+	}
+	for _, c := range []int{ExitOK, ExitError, ExitChanges} {
+		if !strings.Contains(exitCodesHelp, "\n  "+string(rune('0'+c))+"  ") {
+			t.Errorf("pipectl help exit-codes does not explain exit status %d", c)
+		}
+	}
+	_, out, _ := run(t, "--help")
+	if !strings.Contains(out, "exit-codes") {
+		t.Errorf("pipectl --help does not point at the exit-codes topic:\n%s", out)
+	}
+}
+
+// jsonFields returns the JSON names of v's fields, embedded structs'
+// included.
+func jsonFields(t reflect.Type) []string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// TestScriptingFieldsAreDocumented keeps `pipectl help exit-codes` in step
+// with the -o json output: every field a script may read is named there.
+func TestScriptingFieldsAreDocumented(t *testing.T) {
+	_, scripting, _ := strings.Cut(exitCodesHelp, "\nScripting\n")
+	for _, v := range []any{runRow{}, scheduleRow{}, runDescription{}, workflows.StepStatus{}, execution{}} {
+		for _, f := range jsonFields(reflect.TypeOf(v)) {
+			if !strings.Contains(scripting, f) {
+				t.Errorf("%T field %q is not documented in pipectl help exit-codes", v, f)
+			}
+		}
+	}
 }
 
 func TestDescribeRunJSONKeepsTheStatusFields(t *testing.T) {

@@ -63,8 +63,11 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 // NewRootCmd builds the command tree.
 func NewRootCmd(stdio IO) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "pipectl",
-		Short:         "Declarative data pipelines on Huawei Cloud, run by Temporal",
+		Use:   "pipectl",
+		Short: "Declarative data pipelines on Huawei Cloud, run by Temporal",
+		Long: `pipectl compiles YAML pipeline specs and runs them on Temporal, once or on a
+schedule. Exit statuses, error output and the -o json fields scripts can
+rely on: pipectl help exit-codes.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -93,6 +96,7 @@ func NewRootCmd(stdio IO) *cobra.Command {
 		newDevCmd(stdio),
 		newEmulatorCmd(stdio),
 	)
+	root.AddCommand(newHelpTopics()...)
 	return root
 }
 
