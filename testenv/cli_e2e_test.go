@@ -5,6 +5,7 @@ package testenv_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,6 +104,17 @@ func TestApplyScheduleIsDeclarative(t *testing.T) {
 	other := writeSpec(t, "daily.yaml", strings.Replace(scheduledSpec, "name: hourly-report", "name: daily-report", 1))
 	if code, _, _ := pipectl(t, st, "apply", other); code != 0 {
 		t.Fatal("apply of a second pipeline failed")
+	}
+	// plan --prune lists what apply --prune would delete, and counts it
+	// as a change; with every spec given there is nothing to prune.
+	code, out, _ = pipectl(t, st, "plan", file, other, "--prune", "--detailed-exitcode")
+	if code != 0 || !strings.Contains(out, "pipelines apply --prune would delete") || strings.Contains(out, "- schedule") {
+		t.Fatalf("plan --prune of both specs: exit %d\n%s", code, out)
+	}
+	code, out, _ = pipectl(t, st, "plan", other, "--prune", "--detailed-exitcode")
+	if code != 2 || !strings.Contains(out, `- schedule pipectl-hourly-report (was pipeline hourly-report, cron "30 * * * *"`) ||
+		strings.Contains(out, "- schedule pipectl-daily-report") || !strings.Contains(out, "none: the deployed plan is identical") {
+		t.Fatalf("plan --prune: exit %d\n%s", code, out)
 	}
 	code, out, _ = pipectl(t, st, "apply", other, "--prune")
 	if code != 0 || !strings.Contains(out, "schedule pipectl-hourly-report deleted") || strings.Contains(out, "pipectl-daily-report deleted") {
@@ -305,4 +317,146 @@ steps:
 		t.Errorf("logs of an unknown step: exit %d, want 1", code)
 	}
 	keepHistory(t, "suspend-retry.json", fetchHistory(t, st.Client, "susp-1"))
+}
+
+// TestCLIShowsAContinuedRunWithChildrenAsOne runs a pipeline whose run
+// continues as new several times (the server suggests it past 40 events)
+// and whose for_each of 105 elements runs in a child workflow: get runs
+// shows it as one run, and logs and describe cover every workflow run of
+// the chain and the child.
+func TestCLIShowsAContinuedRunWithChildrenAsOne(t *testing.T) {
+	st := startStack(t, testenv.StackOptions{JobDuration: 10 * time.Millisecond, ServerDynamicConfig: map[string]any{
+		"history.timerProcessorMaxTimeShift":      5 * time.Millisecond,
+		"limit.historyCount.suggestContinueAsNew": 40,
+	}})
+	var b strings.Builder
+	b.WriteString("name: long-haul\ndefaults:\n  poll: {interval: 10ms, max_interval: 10ms}\nsteps:\n")
+	b.WriteString("  - {id: s01, kind: dli.sql, with: {sql: \"SELECT 1\"}}\n")
+	for i := 2; i <= 6; i++ {
+		fmt.Fprintf(&b, "  - {id: s%02d, kind: dli.sql, depends_on: [s%02d], with: {sql: \"SELECT %d\"}}\n", i, i-1, i)
+	}
+	b.WriteString("  - id: each\n    kind: dli.sql\n    depends_on: [s03]\n    for_each: [")
+	for i := range 105 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "p%03d", i)
+	}
+	b.WriteString("]\n    with: {sql: \"SELECT '${item}'\"}\n")
+	b.WriteString("  - {id: last, kind: dli.sql, depends_on: [each, s06], with: {sql: \"SELECT 'last'\"}}\n")
+	file := writeSpec(t, "long-haul.yaml", b.String())
+
+	if code, _, stderr := pipectl(t, st, "apply", file, "--id", "long-1", "--wait"); code != 0 {
+		t.Fatalf("apply --wait: exit %d\n%s", code, stderr)
+	}
+
+	// One row for the chain: the latest run's status, the first's start.
+	code, out, _ := pipectl(t, st, "get", "runs", "long-haul", "-o", "json")
+	var rows []struct {
+		ID         string    `json:"id"`
+		RunID      string    `json:"run_id"`
+		FirstRunID string    `json:"first_run_id"`
+		Runs       int       `json:"runs"`
+		Status     string    `json:"status"`
+		StartedAt  time.Time `json:"started_at"`
+		ClosedAt   time.Time `json:"closed_at"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 1 {
+		t.Fatalf("get runs -o json: exit %d, want one row\n%s", code, out)
+	}
+	row := rows[0]
+	if row.ID != "long-1" || row.Status != "succeeded" || row.Runs < 2 || row.FirstRunID == row.RunID || !row.StartedAt.Before(row.ClosedAt) {
+		t.Errorf("get runs row %+v, want long-1 succeeded over several workflow runs", row)
+	}
+	code, out, _ = pipectl(t, st, "get", "runs", "--status", "succeeded", "--trigger", "apply", "-o", "yaml")
+	if code != 0 || !strings.Contains(out, "- id: long-1\n") || strings.Count(out, "- id:") != 1 {
+		t.Errorf("get runs --status succeeded --trigger apply -o yaml: exit %d\n%s", code, out)
+	}
+	if _, out, _ := pipectl(t, st, "get", "runs", "--status", "failed"); strings.Contains(out, "long-1") {
+		t.Errorf("get runs --status failed lists a run that succeeded:\n%s", out)
+	}
+	chain := runChain(t, st, "long-1", row.FirstRunID)
+	if len(chain) != row.Runs {
+		t.Errorf("get runs counts %d workflow runs, the chain has %d", row.Runs, len(chain))
+	}
+	runIDs := []string{row.FirstRunID}
+	for _, h := range chain[:len(chain)-1] {
+		runIDs = append(runIDs, h.Events[len(h.Events)-1].GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId())
+	}
+	// Visibility keeps times to the microsecond.
+	if first := chain[0].Events[0].GetEventTime().AsTime(); row.StartedAt.Sub(first).Abs() >= time.Millisecond {
+		t.Errorf("get runs says started %v, the first workflow run started %v", row.StartedAt, first)
+	}
+
+	// describe lists every workflow run and the child.
+	code, out, _ = pipectl(t, st, "describe", "run", "long-1", "-o", "json")
+	var desc struct {
+		State      workflows.RunState `json:"state"`
+		Executions []struct {
+			Kind      string `json:"kind"`
+			RunID     string `json:"run_id"`
+			Step      string `json:"step"`
+			FirstItem int    `json:"first_item"`
+			LastItem  int    `json:"last_item"`
+			Status    string `json:"status"`
+			Events    int    `json:"events"`
+		} `json:"executions"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &desc) != nil || desc.State != workflows.RunSucceeded {
+		t.Fatalf("describe run -o json: exit %d\n%s", code, out)
+	}
+	var runs, items int
+	for _, ex := range desc.Executions {
+		switch ex.Kind {
+		case "run":
+			want := "continued"
+			if runs == len(chain)-1 {
+				want = "succeeded"
+			}
+			if runs >= len(chain) || ex.RunID != runIDs[runs] ||
+				ex.Status != want || ex.Events != len(chain[runs].Events) {
+				t.Errorf("execution %d: %+v, want run %d of the chain, %s", runs, ex, runs+1, want)
+			}
+			runs++
+		case "items":
+			items++
+			if ex.Step != "each" || ex.FirstItem != 1 || ex.LastItem != 105 || ex.Status != "succeeded" {
+				t.Errorf("child execution %+v, want each's items 1-105, succeeded", ex)
+			}
+		}
+	}
+	if runs != len(chain) || items != 1 {
+		t.Errorf("describe lists %d workflow runs and %d children, want %d and 1", runs, items, len(chain))
+	}
+	if _, out, _ := pipectl(t, st, "describe", "run", "long-1"); !strings.Contains(out, "workflow executions") || !strings.Contains(out, "each items 1-105") {
+		t.Errorf("describe run lacks the executions:\n%s", out)
+	}
+
+	// logs has the calls of every workflow run and of the child.
+	jobs := map[string]string{} // SQL -> job id
+	for _, j := range st.Emulator.DLIJobs() {
+		jobs[j.SQL] = j.ID
+	}
+	code, out, _ = pipectl(t, st, "logs", "long-1")
+	logLine := func(who, text string) string { return fmt.Sprintf("%-22s %s", who, text) }
+	for _, want := range []string{
+		logLine("s01", "submit done: job "+jobs["SELECT 1"]),
+		logLine("last", "wait done: FINISHED"),
+		logLine("(run)", "history is long: continued as new in workflow run "+runIDs[1]),
+		logLine("each", "child workflow long-haul/"+row.FirstRunID+"/each/items-1-105 started"),
+		logLine("each[1]", "submit done: job "+jobs["SELECT 'p000'"]),
+		logLine("each[105]", "wait done: FINISHED"),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %q", want)
+			code = -1
+		}
+	}
+	if code != 0 {
+		t.Fatalf("logs: exit %d\n%s", code, out)
+	}
+	code, out, _ = pipectl(t, st, "logs", "long-1", "each")
+	if n := strings.Count(out, "submit done"); code != 0 || n != 105 || strings.Contains(out, "s01") {
+		t.Errorf("logs of step each: exit %d, %d submits, want 105 and no other step\n%s", code, n, out)
+	}
 }

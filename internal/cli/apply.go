@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,21 +85,19 @@ func runApply(ctx context.Context, opts *applyOptions) error {
 	return err
 }
 
-// runPrune deletes pipectl-owned schedules of pipelines not in keep.
+// runPrune deletes pipectl-owned schedules of pipelines not in keep: the
+// set `plan --prune` lists.
 func runPrune(ctx context.Context, opts *applyOptions, keep []string) error {
 	return withClient(ctx, opts.Dial, func(c client.Client) error {
-		rows, err := listSchedules(ctx, c)
+		prune, err := deploy.ToPrune(ctx, c, keep)
 		if err != nil {
 			return err
 		}
-		for _, r := range rows {
-			if r.Pipeline == "" || slices.Contains(keep, r.Pipeline) {
-				continue
+		for _, e := range prune {
+			if err := c.ScheduleClient().GetHandle(ctx, e.ScheduleID).Delete(ctx); err != nil {
+				return fmt.Errorf("prune schedule %s: %w", e.ScheduleID, err)
 			}
-			if err := c.ScheduleClient().GetHandle(ctx, r.Schedule).Delete(ctx); err != nil {
-				return fmt.Errorf("prune schedule %s: %w", r.Schedule, err)
-			}
-			fmt.Fprintf(opts.IO.Out, "schedule %s deleted: no given spec declares pipeline %s\n", r.Schedule, r.Pipeline)
+			fmt.Fprintf(opts.IO.Out, "schedule %s deleted: no given spec declares pipeline %s\n", e.ScheduleID, e.Pipeline())
 		}
 		return nil
 	})
@@ -210,11 +207,11 @@ func reportRun(stdio IO, id string, st *workflows.Status, runErr error) error {
 				fmt.Fprintf(stdio.ErrOut, "  step %s: its job may still be running: %s\n", s.ID, s.CancelError)
 			}
 		}
-		return &SilentError{Code: 1}
+		return &SilentError{Code: ExitError}
 	}
 	if temporal.IsCanceledError(runErr) {
 		fmt.Fprintf(stdio.ErrOut, "run %s was cancelled\n", id)
-		return &SilentError{Code: 1}
+		return &SilentError{Code: ExitError}
 	}
 	return fmt.Errorf("run %s: %w", id, runErr)
 }

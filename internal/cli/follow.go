@@ -58,7 +58,7 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, stdio 
 			return st, o.err
 		case <-tick.C:
 			if st, err := queryStatus(ctx, c, run); err == nil {
-				v.progress = jobProgress(ctx, c, run.GetID(), run.GetRunID())
+				v.progress = jobProgress(ctx, c, run.GetID(), "")
 				fillRunningJobs(st, v.progress)
 				v.render(st)
 			}
@@ -68,8 +68,11 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, stdio 
 	}
 }
 
+// queryStatus asks the run's latest workflow run for its status: a run
+// that continued as new goes on under a new run id, carrying the status of
+// every step.
 func queryStatus(ctx context.Context, c client.Client, run client.WorkflowRun) (*workflows.Status, error) {
-	resp, err := c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.QueryStatus)
+	resp, err := c.QueryWorkflow(ctx, run.GetID(), "", workflows.QueryStatus)
 	if err != nil {
 		return nil, err
 	}

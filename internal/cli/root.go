@@ -25,6 +25,19 @@ type IO struct {
 	TTY bool
 }
 
+// Exit statuses of pipectl; `pipectl help exit-codes` explains them.
+const (
+	// ExitOK: the command did what it was asked; a followed run
+	// succeeded; plan --detailed-exitcode found nothing to change.
+	ExitOK = 0
+	// ExitError: anything went wrong: a usage mistake, an invalid spec,
+	// Temporal unreachable or refusing, a followed run that failed or was
+	// cancelled.
+	ExitError = 1
+	// ExitChanges: plan --detailed-exitcode found changes to apply.
+	ExitChanges = 2
+)
+
 // SilentError is returned when the command already told the user what went
 // wrong; Main exits non-zero without printing it again.
 type SilentError struct{ Code int }
@@ -37,21 +50,24 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return 0
+		return ExitOK
 	}
 	var silent *SilentError
 	if errors.As(err, &silent) {
 		return silent.Code
 	}
 	fmt.Fprintln(stdio.ErrOut, "Error:", err)
-	return 1
+	return ExitError
 }
 
 // NewRootCmd builds the command tree.
 func NewRootCmd(stdio IO) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "pipectl",
-		Short:         "Declarative data pipelines on Huawei Cloud, run by Temporal",
+		Use:   "pipectl",
+		Short: "Declarative data pipelines on Huawei Cloud, run by Temporal",
+		Long: `pipectl compiles YAML pipeline specs and runs them on Temporal, once or on a
+schedule. Exit statuses, error output and the -o json fields scripts can
+rely on: pipectl help exit-codes.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -80,6 +96,7 @@ func NewRootCmd(stdio IO) *cobra.Command {
 		newDevCmd(stdio),
 		newEmulatorCmd(stdio),
 	)
+	root.AddCommand(newHelpTopics()...)
 	return root
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"gopkg.in/yaml.v3"
 
 	"github.com/pipectl/pipectl/internal/deploy"
 	"github.com/pipectl/pipectl/planner"
@@ -85,31 +88,46 @@ schedule holds (what "pipectl apply" deployed). The run's trigger is "manual".`,
 	return cmd
 }
 
-// runRow is one run in `get runs`; its JSON form is part of the CLI's
-// stable output.
+// runRow is one pipeline run in `get runs`; its JSON form is part of the
+// CLI's stable output. A pipeline run whose history grew long is a chain
+// of workflow runs of one workflow id, each continuing the one before as
+// new: it is one row, with the status of the latest workflow run and the
+// start of the first.
 type runRow struct {
-	ID        string    `json:"id"`
-	RunID     string    `json:"run_id"`
-	Pipeline  string    `json:"pipeline"`
-	Status    string    `json:"status"`
-	Trigger   string    `json:"trigger"`
-	SpecHash  string    `json:"spec_hash"`
-	StartedAt time.Time `json:"started_at"`
-	ClosedAt  time.Time `json:"closed_at,omitzero"`
+	ID string `json:"id"`
+	// RunID is the latest workflow run's; FirstRunID the first's (the
+	// same unless the run continued as new); Runs counts them.
+	RunID      string    `json:"run_id"`
+	FirstRunID string    `json:"first_run_id"`
+	Runs       int       `json:"runs"`
+	Pipeline   string    `json:"pipeline"`
+	Status     string    `json:"status"`
+	Trigger    string    `json:"trigger"`
+	SpecHash   string    `json:"spec_hash"`
+	StartedAt  time.Time `json:"started_at"`
+	ClosedAt   time.Time `json:"closed_at,omitzero"`
 }
 
 func newGetCmd(stdio IO, dial dialFunc) *cobra.Command {
 	cmd := &cobra.Command{Use: "get", Short: "List pipelines or runs"}
-	var output string
+	var output, status, trigger string
 	var limit int
 	runs := &cobra.Command{
 		Use:   "runs [PIPELINE]",
 		Short: "List runs, newest first",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Lists pipeline runs, of one pipeline or all, newest first: status, trigger,
+start, duration and spec version. A run whose history grew long continues
+as new: it is still one run, shown with the status of its latest workflow
+run and the start of its first.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q := fmt.Sprintf("WorkflowType = %q", workflows.PipelineWorkflow)
+			pipeline := ""
 			if len(args) == 1 {
-				q += fmt.Sprintf(" AND %s = %q", workflows.SearchAttrPipelineName, args[0])
+				pipeline = args[0]
+			}
+			q, err := runsQuery(pipeline, status, trigger)
+			if err != nil {
+				return err
 			}
 			return withClient(cmd.Context(), dial, func(c client.Client) error {
 				rows, err := listRuns(cmd.Context(), c, q, limit)
@@ -131,6 +149,8 @@ func newGetCmd(stdio IO, dial dialFunc) *cobra.Command {
 		},
 	}
 	runs.Flags().IntVar(&limit, "limit", 50, "at most this many runs")
+	runs.Flags().StringVar(&status, "status", "", "only runs in this state: "+strings.Join(runStatuses(), ", "))
+	runs.Flags().StringVar(&trigger, "trigger", "", "only runs started this way: apply, schedule or manual")
 	pipelines := &cobra.Command{
 		Use:   "pipelines",
 		Short: "List deployed (scheduled) pipelines",
@@ -155,13 +175,18 @@ func newGetCmd(stdio IO, dial dialFunc) *cobra.Command {
 		},
 	}
 	for _, c := range []*cobra.Command{runs, pipelines} {
-		c.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+		c.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
 		cmd.AddCommand(c)
 	}
 	return cmd
 }
 
+// listRuns lists pipeline runs matching query (a visibility query
+// over pipectl.Pipeline workflow runs), newest first, at most limit.
 func listRuns(ctx context.Context, c client.Client, query string, limit int) ([]runRow, error) {
+	// A run that continued as new is one of a chain: the latest run
+	// stands for it.
+	query = fmt.Sprintf("%s AND ExecutionStatus != %q", query, enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW.String())
 	var rows []runRow
 	var token []byte
 	for len(rows) < limit {
@@ -172,6 +197,7 @@ func listRuns(ctx context.Context, c client.Client, query string, limit int) ([]
 		for _, e := range resp.Executions {
 			r := runRow{ID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(), Status: runStatus(e.GetStatus()),
 				StartedAt: e.GetStartTime().AsTime()}
+			r.FirstRunID, r.Runs = r.RunID, 1
 			if e.GetCloseTime() != nil {
 				r.ClosedAt = e.GetCloseTime().AsTime()
 			}
@@ -190,7 +216,136 @@ func listRuns(ctx context.Context, c client.Client, query string, limit int) ([]
 			break
 		}
 	}
+	if err := chainStarts(ctx, c, rows); err != nil {
+		return nil, err
+	}
 	return rows, nil
+}
+
+// chainStarts sets, for each row whose workflow run continued an earlier
+// one, the first run of the chain, its start and the count of runs.
+func chainStarts(ctx context.Context, c client.Client, rows []runRow) error {
+	// The runs that continued as new under the rows' workflow ids, in
+	// batches of ids to keep queries short. Most ids have none, and those
+	// cost nothing more.
+	type wfRun struct {
+		runID string
+		start time.Time
+	}
+	continued := map[string][]wfRun{}
+	const batch = 50
+	for from := 0; from < len(rows); from += batch {
+		var ids []string
+		for _, r := range rows[from:min(from+batch, len(rows))] {
+			ids = append(ids, fmt.Sprintf("%q", r.ID))
+		}
+		q := fmt.Sprintf("WorkflowType = %q AND ExecutionStatus = %q AND WorkflowId IN (%s)", workflows.PipelineWorkflow, enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW.String(), strings.Join(ids, ", "))
+		var token []byte
+		for {
+			resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 1000, NextPageToken: token})
+			if err != nil {
+				return fmt.Errorf("list runs: %w", err)
+			}
+			for _, e := range resp.Executions {
+				id := e.GetExecution().GetWorkflowId()
+				continued[id] = append(continued[id], wfRun{e.GetExecution().GetRunId(), e.GetStartTime().AsTime()})
+			}
+			if token = resp.NextPageToken; len(token) == 0 {
+				break
+			}
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		before := continued[r.ID]
+		if !slices.ContainsFunc(before, func(w wfRun) bool { return w.start.Before(r.StartedAt) }) {
+			continue
+		}
+		// The id may have had other runs before this chain: the latest
+		// run knows the first of its own.
+		desc, err := c.DescribeWorkflowExecution(ctx, r.ID, r.RunID)
+		if err != nil {
+			return fmt.Errorf("run %s: %w", r.ID, err)
+		}
+		first := desc.GetWorkflowExecutionInfo().GetFirstRunId()
+		if first == "" || first == r.RunID {
+			continue
+		}
+		start, ok := time.Time{}, false
+		for _, w := range before {
+			if w.runID == first {
+				start, ok = w.start, true
+			}
+		}
+		if !ok {
+			d, err := c.DescribeWorkflowExecution(ctx, r.ID, first)
+			if err != nil {
+				return fmt.Errorf("run %s: %w", r.ID, err)
+			}
+			start = d.GetWorkflowExecutionInfo().GetStartTime().AsTime()
+		}
+		// The chain's runs are those of the id started from its first on:
+		// a workflow id has one open run at a time.
+		n := 1
+		for _, w := range before {
+			if !w.start.Before(start) && w.start.Before(r.StartedAt) {
+				n++
+			}
+		}
+		r.FirstRunID, r.StartedAt, r.Runs = first, start, max(n, 2)
+	}
+	return nil
+}
+
+// runsQuery is the visibility query of `get runs`: pipeline runs, of one
+// pipeline, in one state, started by one trigger when those are given.
+func runsQuery(pipeline, status, trigger string) (string, error) {
+	q := fmt.Sprintf("WorkflowType = %q", workflows.PipelineWorkflow)
+	if pipeline != "" {
+		q += fmt.Sprintf(" AND %s = %q", workflows.SearchAttrPipelineName, pipeline)
+	}
+	if status != "" {
+		st, ok := statusByName()[status]
+		if !ok {
+			return "", fmt.Errorf("--status %q: use one of %s", status, strings.Join(runStatuses(), ", "))
+		}
+		q += fmt.Sprintf(" AND ExecutionStatus = %q", st)
+	}
+	if trigger != "" {
+		if !slices.Contains([]string{workflows.TriggerApply, workflows.TriggerSchedule, workflows.TriggerManual}, trigger) {
+			return "", fmt.Errorf("--trigger %q: use apply, schedule or manual", trigger)
+		}
+		q += fmt.Sprintf(" AND %s = %q", workflows.SearchAttrTriggerName, trigger)
+	}
+	return q, nil
+}
+
+// filterStatuses are the execution statuses a run can be listed in.
+var filterStatuses = []enumspb.WorkflowExecutionStatus{
+	enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+	enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+	enumspb.WORKFLOW_EXECUTION_STATUS_FAILED,
+	enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED,
+	enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+	enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+}
+
+// statusByName maps the states `get runs` shows to the names of the
+// ExecutionStatus search attribute.
+func statusByName() map[string]string {
+	m := map[string]string{}
+	for _, s := range filterStatuses {
+		m[runStatus(s)] = s.String()
+	}
+	return m
+}
+
+func runStatuses() []string {
+	var out []string
+	for _, s := range filterStatuses {
+		out = append(out, strconv.Quote(runStatus(s)))
+	}
+	return out
 }
 
 func runStatus(s enumspb.WorkflowExecutionStatus) string {
@@ -220,19 +375,53 @@ func short(h string) string {
 	return h
 }
 
-// printRows writes rows as JSON (-o json) or as an aligned table.
+// printRows writes rows as JSON (-o json), YAML (-o yaml) or an aligned
+// table. The YAML has the JSON's fields, names and order.
 func printRows(stdio IO, output string, rows any, table func(io.Writer)) error {
 	switch output {
 	case "json":
 		enc := json.NewEncoder(stdio.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
+	case "yaml":
+		return writeYAML(stdio.Out, rows)
 	case "table", "":
+		if table == nil {
+			return fmt.Errorf("-o table: not for this command; use json or yaml")
+		}
 		tw := tabwriter.NewWriter(stdio.Out, 0, 4, 2, ' ', 0)
 		table(tw)
 		return tw.Flush()
 	}
-	return fmt.Errorf("-o %q: use table or json", output)
+	return fmt.Errorf("-o %q: use table, json or yaml", output)
+}
+
+// writeYAML writes v's JSON form as YAML: JSON is YAML, so it parses into
+// a YAML document in the same order, which is then written in block style
+// with only the quotes a value needs to keep its type.
+func writeYAML(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return err
+	}
+	var plain func(n *yaml.Node)
+	plain = func(n *yaml.Node) {
+		n.Style = 0
+		for _, c := range n.Content {
+			plain(c)
+		}
+	}
+	plain(&doc)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return err
+	}
+	return enc.Close()
 }
 
 func newDescribeCmd(stdio IO, dial dialFunc) *cobra.Command {
@@ -248,15 +437,22 @@ func newDescribeCmd(stdio IO, dial dialFunc) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if output == "json" {
-					return printRows(stdio, output, st, nil)
+				// The executions the run is made of; the status says
+				// what matters even when their histories cannot be read.
+				exs, _, err := (&runWalker{c: c}).walk(cmd.Context(), args[0])
+				if err != nil {
+					fmt.Fprintf(stdio.ErrOut, "warning: the run's workflow executions are not listed: %v\n", err)
+				}
+				if output != "table" && output != "" {
+					return printRows(stdio, output, runDescription{Status: st, Executions: append([]*execution{}, exs...)}, nil)
 				}
 				printStatus(stdio.Out, args[0], st)
+				printExecutions(stdio.Out, exs)
 				return nil
 			})
 		},
 	}
-	run.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	run.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
 	cmd.AddCommand(run)
 	return cmd
 }
@@ -322,6 +518,40 @@ func printStatus(w io.Writer, id string, st *workflows.Status) {
 		fmt.Fprintf(w, "\noutputs of %s: %s", s.ID, b)
 	}
 	fmt.Fprintln(w)
+}
+
+// runDescription is `describe run -o json`: the run's status, and the
+// workflow executions it is made of.
+type runDescription struct {
+	*workflows.Status
+	Executions []*execution `json:"executions"`
+}
+
+// printExecutions lists a run's workflow runs (several when it continued
+// as new) and the child workflows of its large for_each steps.
+func printExecutions(w io.Writer, exs []*execution) {
+	if len(exs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nworkflow executions")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  KIND\tWORKFLOW ID\tRUN ID\tSTATUS\tSTARTED\tDURATION\tEVENTS")
+	for _, ex := range exs {
+		kind := ex.Kind
+		if ex.Kind == execItems {
+			kind = fmt.Sprintf("%s %s", ex.Step, ex.items())
+		}
+		dur, events := "-", "-"
+		if !ex.ClosedAt.IsZero() {
+			dur = ex.ClosedAt.Sub(ex.StartedAt).Round(100 * time.Millisecond).String()
+		}
+		if ex.Events > 0 {
+			events = fmt.Sprint(ex.Events)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", kind, ex.WorkflowID, ex.RunID, ex.Status,
+			ex.StartedAt.Local().Format("15:04:05"), dur, events)
+	}
+	tw.Flush()
 }
 
 func newWatchCmd(stdio IO, dial dialFunc) *cobra.Command {

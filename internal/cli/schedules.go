@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/pipectl/pipectl/internal/deploy"
 	"github.com/pipectl/pipectl/spec"
@@ -30,27 +29,14 @@ type scheduleRow struct {
 }
 
 func listSchedules(ctx context.Context, c client.Client) ([]scheduleRow, error) {
-	it, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 100})
+	entries, err := deploy.List(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("list schedules: %w", err)
+		return nil, err
 	}
-	var rows []scheduleRow
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return nil, fmt.Errorf("list schedules: %w", err)
-		}
-		if e.Memo.GetFields()[deploy.MemoOwner] == nil {
-			continue // not pipectl's
-		}
-		r := scheduleRow{Schedule: e.ID, Paused: e.Paused, Note: e.Note}
-		_ = converter.GetDefaultDataConverter().FromPayload(e.Memo.GetFields()[deploy.MemoSource], &r.Source)
-		if len(e.NextActionTimes) > 0 {
-			r.NextRun = e.NextActionTimes[0]
-		}
-		// The list entry has no action: describe for the plan.
-		d, err := deploy.Get(ctx, c, trimScheduleID(e.ID))
-		if err == nil && d != nil && d.Plan != nil {
+	rows := make([]scheduleRow, 0, len(entries))
+	for _, e := range entries {
+		r := scheduleRow{Schedule: e.ScheduleID, Paused: e.Paused, Note: e.Note, NextRun: e.NextRun, Source: e.Source}
+		if d := e.Deployed; d != nil && d.Plan != nil {
 			r.Pipeline, r.SpecHash = d.Plan.Pipeline, d.Plan.SpecHash
 			if d.Plan.Schedule != nil {
 				r.Cron = d.Plan.Schedule.Cron
@@ -59,14 +45,6 @@ func listSchedules(ctx context.Context, c client.Client) ([]scheduleRow, error) 
 		rows = append(rows, r)
 	}
 	return rows, nil
-}
-
-func trimScheduleID(id string) string {
-	const prefix = "pipectl-"
-	if len(id) > len(prefix) && id[:len(prefix)] == prefix {
-		return id[len(prefix):]
-	}
-	return id
 }
 
 func newScheduleCmd(stdio IO, dial dialFunc) *cobra.Command {
@@ -93,7 +71,7 @@ func newScheduleCmd(stdio IO, dial dialFunc) *cobra.Command {
 			})
 		},
 	}
-	list.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	list.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
 
 	describe := &cobra.Command{
 		Use: "describe NAME", Short: "A schedule: cron and zone, next fire times, recent runs, pause state", Args: cobra.ExactArgs(1),

@@ -67,7 +67,7 @@ status is 0 when every spec is valid, 1 otherwise.`,
 				fmt.Fprintf(stdio.Out, "%s: pipeline %q is valid (%d steps)\n", f, plan.Pipeline, len(plan.Steps))
 			}
 			if bad > 0 {
-				return &SilentError{Code: 1}
+				return &SilentError{Code: ExitError}
 			}
 			return nil
 		},
@@ -78,48 +78,112 @@ status is 0 when every spec is valid, 1 otherwise.`,
 
 func newPlanCmd(stdio IO, dial dialFunc) *cobra.Command {
 	cf := &compileFlags{}
-	var offline, detailed bool
+	var offline, detailed, prune bool
 	cmd := &cobra.Command{
-		Use:   "plan FILE",
-		Short: "Show what a spec would run and what applying it would change",
-		Long: `Compiles the spec and shows the steps grouped in waves of what can run in
+		Use:   "plan FILE...",
+		Short: "Show what specs would run and what applying them would change",
+		Long: `Compiles each spec and shows the steps grouped in waves of what can run in
 parallel, each with its kind, dependencies, condition, retries and timeout;
 the parameters; and the schedule with its next five fire times in its time zone.
 
-Then it compares the plan with what is deployed on Temporal and lists the
+Then it compares each plan with what is deployed on Temporal and lists the
 changes "pipectl apply" would make: + added, ~ changed, - removed. With
---detailed-exitcode the exit status is 0 for no changes, 2 for changes and
-1 for an error, so scripts can tell them apart. Secrets are never shown.`,
-		Args: cobra.ExactArgs(1),
+--prune it also lists, with -, the deployed pipelines "pipectl apply --prune"
+would delete given the same files: schedules pipectl created for pipelines
+none of the files declares. With --detailed-exitcode the exit status is 0
+for no changes, 2 for changes (a pipeline to prune is one) and 1 for an
+error, so scripts can tell them apart. Secrets are never shown.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if offline && prune {
+				return fmt.Errorf("--prune compares with what is deployed; it cannot be used with --offline")
+			}
 			opts, err := cf.options()
 			if err != nil {
 				return err
 			}
-			plan, err := compileFile(stdio, args[0], opts)
-			if err != nil {
-				return err
+			// Compile every spec before contacting anything: one run
+			// reports every invalid one.
+			plans := make([]*planner.Plan, 0, len(args))
+			bad := false
+			for _, f := range args {
+				plan, err := compileFile(stdio, f, opts)
+				if err != nil {
+					bad = true
+					continue
+				}
+				plans = append(plans, plan)
 			}
-			if err := printPlan(stdio, plan, time.Now()); err != nil {
-				return err
+			if bad {
+				return &SilentError{Code: ExitError}
 			}
-			if offline {
-				return nil
+			// Dial once, after the first plan is printed: what a spec
+			// compiles to is worth seeing even when Temporal is down.
+			var c client.Client
+			defer func() {
+				if c != nil {
+					c.Close()
+				}
+			}()
+			connect := func() (client.Client, error) {
+				var err error
+				if c == nil {
+					c, err = dial(cmd.Context())
+				}
+				return c, err
 			}
-			changes, err := planChanges(cmd.Context(), dial, plan)
-			if err != nil {
-				return err
+			changed := false
+			for i, plan := range plans {
+				if i > 0 {
+					fmt.Fprintln(stdio.Out)
+				}
+				if err := printPlan(stdio, plan, time.Now()); err != nil {
+					return err
+				}
+				if offline {
+					continue
+				}
+				c, err := connect()
+				if err != nil {
+					return err
+				}
+				changes, err := planChanges(cmd.Context(), c, plan)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(stdio.Out, "\nchanges against what is deployed")
+				if len(changes) == 0 {
+					fmt.Fprintln(stdio.Out, "  none: the deployed plan is identical")
+				}
+				for _, c := range changes {
+					fmt.Fprintf(stdio.Out, "  %s\n", c)
+				}
+				changed = changed || len(changes) > 0
 			}
-			fmt.Fprintln(stdio.Out, "\nchanges against what is deployed")
-			if len(changes) == 0 {
-				fmt.Fprintln(stdio.Out, "  none: the deployed plan is identical")
-				return nil
+			if prune {
+				keep := make([]string, 0, len(plans))
+				for _, p := range plans {
+					keep = append(keep, p.Pipeline)
+				}
+				c, err := connect()
+				if err != nil {
+					return err
+				}
+				changes, err := pruneChanges(cmd.Context(), c, keep)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(stdio.Out, "\npipelines apply --prune would delete (deployed by pipectl, declared by none of the files)")
+				if len(changes) == 0 {
+					fmt.Fprintln(stdio.Out, "  none")
+				}
+				for _, c := range changes {
+					fmt.Fprintf(stdio.Out, "  %s\n", c)
+				}
+				changed = changed || len(changes) > 0
 			}
-			for _, c := range changes {
-				fmt.Fprintf(stdio.Out, "  %s\n", c)
-			}
-			if detailed {
-				return &SilentError{Code: 2}
+			if changed && detailed {
+				return &SilentError{Code: ExitChanges}
 			}
 			return nil
 		},
@@ -127,31 +191,43 @@ changes "pipectl apply" would make: + added, ~ changed, - removed. With
 	cf.add(cmd)
 	cmd.Flags().BoolVar(&offline, "offline", false, "do not compare with what is deployed (no Temporal needed)")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when applying would change something, 0 when not")
+	cmd.Flags().BoolVar(&prune, "prune", false, "also list the deployed pipelines apply --prune would delete")
 	return cmd
 }
 
+// pruneChanges lists, as removals, the schedules `apply --prune` would
+// delete given specs declaring the pipelines in keep.
+func pruneChanges(ctx context.Context, c client.Client, keep []string) ([]deploy.Change, error) {
+	prune, err := deploy.ToPrune(ctx, c, keep)
+	if err != nil {
+		return nil, err
+	}
+	changes := make([]deploy.Change, 0, len(prune))
+	for _, e := range prune {
+		changes = append(changes, deploy.PruneChange(e))
+	}
+	return changes, nil
+}
+
 // planChanges lists what applying plan would change on Temporal.
-func planChanges(ctx context.Context, dial dialFunc, plan *planner.Plan) ([]deploy.Change, error) {
+func planChanges(ctx context.Context, c client.Client, plan *planner.Plan) ([]deploy.Change, error) {
+	cur, err := deploy.Get(ctx, c, plan.Pipeline)
+	if err != nil {
+		return nil, err
+	}
 	var changes []deploy.Change
-	err := withClient(ctx, dial, func(c client.Client) error {
-		cur, err := deploy.Get(ctx, c, plan.Pipeline)
-		if err != nil {
-			return err
-		}
-		switch {
-		case plan.Schedule == nil && cur != nil && cur.Owned:
-			changes = append(changes, deploy.Change{Op: "-", What: "schedule " + deploy.ScheduleID(plan.Pipeline), From: "the spec no longer has a schedule"})
-			fallthrough
-		case plan.Schedule == nil:
-			changes = append(changes, deploy.Change{Op: "+", What: "run of " + plan.Pipeline, To: "the spec has no schedule: apply starts one run"})
-		case cur == nil:
-			changes = deploy.Diff(nil, plan)
-		default:
-			changes = deploy.Diff(cur.Plan, plan)
-		}
-		return nil
-	})
-	return changes, err
+	switch {
+	case plan.Schedule == nil && cur != nil && cur.Owned:
+		changes = append(changes, deploy.Change{Op: "-", What: "schedule " + deploy.ScheduleID(plan.Pipeline), From: "the spec no longer has a schedule"})
+		fallthrough
+	case plan.Schedule == nil:
+		changes = append(changes, deploy.Change{Op: "+", What: "run of " + plan.Pipeline, To: "the spec has no schedule: apply starts one run"})
+	case cur == nil:
+		changes = deploy.Diff(nil, plan)
+	default:
+		changes = deploy.Diff(cur.Plan, plan)
+	}
+	return changes, nil
 }
 
 // Temporal's hard limit on one run's history, and the events a step costs
@@ -274,7 +350,7 @@ func compileFile(stdio IO, path string, opts planner.Options) (*planner.Plan, er
 	}
 	writeDiagnostics(stdio.ErrOut, p, diags)
 	if diags.HasErrors() {
-		return nil, &SilentError{Code: 1}
+		return nil, &SilentError{Code: ExitError}
 	}
 	return plan, nil
 }

@@ -28,8 +28,11 @@ const (
 	MemoSource = "pipectl-source"
 )
 
+// schedulePrefix starts the id of every schedule pipectl creates.
+const schedulePrefix = "pipectl-"
+
 // ScheduleID is the id of the Temporal Schedule of a pipeline.
-func ScheduleID(pipeline string) string { return "pipectl-" + pipeline }
+func ScheduleID(pipeline string) string { return schedulePrefix + pipeline }
 
 // TemporalCron converts a spec's cron to the form Temporal parses. Both
 // accept 5 fields and descriptors, but Temporal reads 6 fields as ending
