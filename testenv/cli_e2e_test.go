@@ -440,12 +440,12 @@ func TestCLIShowsAContinuedRunWithChildrenAsOne(t *testing.T) {
 	code, out, _ = pipectl(t, st, "logs", "long-1")
 	logLine := func(who, text string) string { return fmt.Sprintf("%-22s %s", who, text) }
 	for _, want := range []string{
-		logLine("s01", "submit done: job "+jobs["SELECT 1"]),
-		logLine("last", "wait done: FINISHED"),
+		logLine("s01", "run done: job "+jobs["SELECT 1"]+" FINISHED"),
+		logLine("last", "run done: job "),
 		logLine("(run)", "history is long: continued as new in workflow run "+runIDs[1]),
 		logLine("each", "child workflow long-haul/"+row.FirstRunID+"/each/items-1-105 started"),
-		logLine("each[1]", "submit done: job "+jobs["SELECT 'p000'"]),
-		logLine("each[105]", "wait done: FINISHED"),
+		logLine("each[1]", "run done: job "+jobs["SELECT 'p000'"]+" FINISHED"),
+		logLine("each[105]", "run done: job "),
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("logs lack %q", want)
@@ -456,7 +456,7 @@ func TestCLIShowsAContinuedRunWithChildrenAsOne(t *testing.T) {
 		t.Fatalf("logs: exit %d\n%s", code, out)
 	}
 	code, out, _ = pipectl(t, st, "logs", "long-1", "each")
-	if n := strings.Count(out, "submit done"); code != 0 || n != 105 || strings.Contains(out, "s01") {
-		t.Errorf("logs of step each: exit %d, %d submits, want 105 and no other step\n%s", code, n, out)
+	if n := strings.Count(out, "run done: job "); code != 0 || n != 105 || strings.Contains(out, "s01") {
+		t.Errorf("logs of step each: exit %d, %d jobs done, want 105 and no other step\n%s", code, n, out)
 	}
 }
