@@ -176,8 +176,9 @@ type compiler struct {
 	scope map[string]cty.Value
 	funcs map[string]function.Function
 	// subs are the compiled sub-pipelines of the pipeline steps, by step
-	// id; runtime the types of the parameters a sub-pipeline gets from
-	// its parent's templates when it runs; subTree what a top-level
+	// id; runtime the types of the parameters whose values are unknown
+	// when planning (a sub-pipeline's that its parent's templates give
+	// when it runs, and those missing a value); subTree what a top-level
 	// compile has loaded.
 	subs    map[string]*SubPipeline
 	runtime map[string]spec.ParamType

@@ -36,6 +36,9 @@ func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[str
 			continue
 		}
 		if prm.Default == nil {
+			// Unknown when planning, so that templates reading it are
+			// not reported as well.
+			c.runtimeParam(prm)
 			if c.opts.parent != nil {
 				c.errorf(c.opts.parent.at, "Parameter has no value", "Sub-pipeline %s needs parameter %q, which has no default: give it in with.params.", p.Name, prm.Name)
 				continue

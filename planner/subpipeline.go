@@ -290,10 +290,7 @@ func (c *compiler) givenParam(p *spec.Pipeline, prm *spec.Param, out map[string]
 		return false
 	}
 	if g.template {
-		if c.runtime == nil {
-			c.runtime = map[string]spec.ParamType{}
-		}
-		c.runtime[prm.Name] = prm.Type
+		c.runtimeParam(prm)
 		return true
 	}
 	v, err := ConvertParam(prm.Type, g.raw)
@@ -304,6 +301,15 @@ func (c *compiler) givenParam(p *spec.Pipeline, prm *spec.Param, out map[string]
 	}
 	out[prm.Name] = v
 	return true
+}
+
+// runtimeParam makes a parameter's value unknown when planning: it is
+// known only when the step runs, or (an error) not at all.
+func (c *compiler) runtimeParam(prm *spec.Param) {
+	if c.runtime == nil {
+		c.runtime = map[string]spec.ParamType{}
+	}
+	c.runtime[prm.Name] = prm.Type
 }
 
 // unknownGiven reports the names with.params gives that the sub-pipeline

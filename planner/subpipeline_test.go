@@ -273,7 +273,8 @@ func TestSubPipelinesNestBoundedly(t *testing.T) {
 }
 
 func TestSubPipelineParamsAreChecked(t *testing.T) {
-	child := "name: child\nparams:\n  day: {type: string}\n  rows: 10\n  full: false\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"
+	// The missing parameter's template is not reported as well.
+	child := "name: child\nparams:\n  day: {type: string}\n  rows: 10\n  full: false\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: \"${params.day}\"}}\n"
 	got := subDiags(t, map[string]string{
 		"parent.yaml": pipelineStep("{spec: child.yaml, params: {dya: x, rows: many, full: \"${1 + 1}\"}}"),
 		"child.yaml":  child,
