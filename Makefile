@@ -47,7 +47,7 @@ bench:
 # Re-records the workflow histories that go test replays (see
 # docs/contributing.md), from real runs on the embedded server.
 histories:
-	$(GO) test ./testenv -count=1 -run '^(TestDemoPipelineEndToEnd|TestFailingJobFailsTheRunNamingTheStep|TestEveryExampleRunsEndToEnd|TestCancelStopsExternalJobs|TestSuspendedStepIsRetriedByAnOperator|TestForEachInChildWorkflowsEndToEnd|TestContinueAsNewEndToEnd)$$' -update-histories
+	$(GO) test ./testenv -count=1 -run '^(TestDemoPipelineEndToEnd|TestFailingJobFailsTheRunNamingTheStep|TestEveryExampleRunsEndToEnd|TestCancelStopsExternalJobs|TestSuspendedStepIsRetriedByAnOperator|TestForEachInChildWorkflowsEndToEnd|TestContinueAsNewEndToEnd|TestSubPipelineEndToEnd)$$' -update-histories
 	$(GO) test ./workflows -count=1 -run TestReplayRecordedHistories
 
 lint:

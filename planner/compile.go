@@ -46,6 +46,13 @@ type Options struct {
 	// LookupEnv reads the environment variables the spec opts into with
 	// `env`; nil reads none.
 	LookupEnv func(name string) (string, bool)
+	// LoadSpec loads the spec a `pipeline` step runs, by its path: the
+	// step's with.spec joined to the directory of the spec naming it.
+	// Nil means spec.LoadFile.
+	LoadSpec func(path string) (*spec.Pipeline, hcl.Diagnostics)
+
+	// parent is set when compiling a sub-pipeline.
+	parent *parentRef
 }
 
 // Compile validates p and builds its Plan with no parameter overrides and
@@ -56,7 +63,7 @@ func Compile(p *spec.Pipeline) (*Plan, hcl.Diagnostics) { return CompileWith(p, 
 // every problem it finds, sorted by position; the plan is nil when there
 // are errors.
 func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
-	c := &compiler{p: p}
+	c := &compiler{p: p, opts: opts}
 	plan := &Plan{
 		Version:     PlanVersion,
 		Pipeline:    p.Name,
@@ -68,6 +75,12 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 	plan.Params = c.params(p, opts.Params)
 	plan.Env = c.env(p, opts.LookupEnv)
 	plan.Schedule = c.schedule(p.Schedule)
+	if opts.parent != nil {
+		// A sub-pipeline runs when its parent's step does: a schedule
+		// of its own applies only when it is applied on its own.
+		plan.Schedule = nil
+		plan.Cloud = inheritCloud(p.Cloud, opts.parent.cloud)
+	}
 	ids := make([]string, 0, len(p.Steps))
 	index := map[string]int{}
 	for i, s := range p.Steps {
@@ -83,6 +96,15 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 	for _, s := range p.Steps {
 		st := Step{ID: s.ID, Kind: s.Kind, RunOn: s.RunOn}
 		st.With = c.with(s)
+		if s.Kind == "pipeline" {
+			st.Pipeline = c.subPipeline(s, plan.Cloud)
+			if s.ID != "" && st.Pipeline != nil {
+				if c.subs == nil {
+					c.subs = map[string]*SubPipeline{}
+				}
+				c.subs[s.ID] = st.Pipeline
+			}
+		}
 		st.Retry, st.Poll, st.Timeout = c.options(p.Defaults, s)
 		st.OnFailure = cmp.Or(s.OnFailure, p.Defaults.OnFailure, spec.OnFailureFail)
 		if st.RunOn == "" {
@@ -121,6 +143,9 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 		steps[s.ID] = st
 	}
 	order := c.order(p, ids, index, steps)
+	if opts.parent == nil {
+		c.diags = dedupDiagnostics(c.diags)
+	}
 	if c.diags.HasErrors() {
 		sortDiagnostics(c.diags)
 		return nil, c.diags
@@ -135,6 +160,7 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 
 type compiler struct {
 	p     *spec.Pipeline
+	opts  Options
 	ids   []string
 	index map[string]int
 	// implied records, per step, the dependencies its templates imply by
@@ -149,6 +175,14 @@ type compiler struct {
 	// (see planningContext); funcs are the template functions.
 	scope map[string]cty.Value
 	funcs map[string]function.Function
+	// subs are the compiled sub-pipelines of the pipeline steps, by step
+	// id; runtime the types of the parameters whose values are unknown
+	// when planning (a sub-pipeline's that its parent's templates give
+	// when it runs, and those missing a value); subTree what a top-level
+	// compile has loaded.
+	subs    map[string]*SubPipeline
+	runtime map[string]spec.ParamType
+	subTree *subTree
 }
 
 // kind is LookupKind, from the compile's table.

@@ -197,9 +197,15 @@ func TestCompileErrors(t *testing.T) {
 			want: []wantDiag{{"4:11-4:18", "Unknown step kind", `"DLI.SQL" is not a step kind. Did you mean "dli.sql"?`}},
 		},
 		{
+			// Templates reading it are not reported as well.
+			name: "parameter without a value",
+			src:  "name: p\nparams:\n  day: {type: string}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: \"${params.day}\"}}\n",
+			want: []wantDiag{{"3:3-3:6", "Parameter has no value", `Parameter "day" has no default: give one with --param day=VALUE.`}},
+		},
+		{
 			name: "unknown kind without a close match",
 			src:  "name: p\nsteps:\n  - id: a\n    kind: spark.job\n    with: {sql: x}\n",
-			want: []wantDiag{{"4:11-4:20", "Unknown step kind", `"spark.job" is not a step kind; the kinds are: cdm.job, dis.dump_task, dis.stream, dlf.job, dli.flink_jar, dli.flink_sql, dli.spark, dli.sql, http, lakeformation.job, wait.`}},
+			want: []wantDiag{{"4:11-4:20", "Unknown step kind", `"spark.job" is not a step kind; the kinds are: cdm.job, dis.dump_task, dis.stream, dlf.job, dli.flink_jar, dli.flink_sql, dli.spark, dli.sql, http, lakeformation.job, pipeline, wait.`}},
 		},
 
 		// Inputs.
@@ -887,7 +893,7 @@ func TestKinds(t *testing.T) {
 	if _, ok := LookupKind("dli.sq"); ok {
 		t.Error("LookupKind(dli.sq) found a kind")
 	}
-	if got := kindNames(); !reflect.DeepEqual(got, []string{"cdm.job", "dis.dump_task", "dis.stream", "dlf.job", "dli.flink_jar", "dli.flink_sql", "dli.spark", "dli.sql", "http", "lakeformation.job", "wait"}) {
+	if got := kindNames(); !reflect.DeepEqual(got, []string{"cdm.job", "dis.dump_task", "dis.stream", "dlf.job", "dli.flink_jar", "dli.flink_sql", "dli.spark", "dli.sql", "http", "lakeformation.job", "pipeline", "wait"}) {
 		t.Errorf("kindNames() = %v", got)
 	}
 	for typ, want := range map[InputType]string{TypeString: "a string", TypeStringList: "a list of strings", TypeStringMap: "a mapping of strings"} {

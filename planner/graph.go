@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,12 +106,16 @@ func compactInts(s []int) []int {
 	return out
 }
 
-// graphLabel returns a node's label lines: the step's id, its kind and,
-// when there are any, its marks: "if" for a conditional step, "for_each"
-// for a fanned-out one and the run_on value of a step that does not run
-// only on success.
+// graphLabel returns a node's label lines: the step's id, its kind (for a
+// pipeline step, the sub-pipeline's name and step count) and, when there
+// are any, its marks: "if" for a conditional step, "for_each" for a
+// fanned-out one and the run_on value of a step that does not run only on
+// success.
 func graphLabel(s Step) []string {
 	lines := []string{s.ID, s.Kind}
+	if sub := s.Pipeline; sub != nil && sub.Plan != nil {
+		lines[1] = fmt.Sprintf("pipeline %s (%d steps)", sub.Plan.Pipeline, len(sub.Plan.Steps))
+	}
 	var marks []string
 	if s.If != nil {
 		marks = append(marks, "if")

@@ -248,6 +248,16 @@ func Kinds() []Kind {
 			Runnable: true,
 		},
 		{
+			Name: "pipeline",
+			Doc: "Runs another spec as a sub-pipeline, in a child workflow, and succeeds when it does. " +
+				"Its outputs are the sub-pipeline's steps' outputs by step id (steps.ID.outputs.STEP.NAME) and its status.",
+			Inputs: []Input{
+				{Name: "spec", Type: TypeString, Required: true, Doc: "the spec to run: a path relative to this spec's file, compiled with it"},
+				{Name: "params", Type: TypeObject, Doc: "values of the sub-pipeline's parameters, by name; templates are evaluated when the step runs"},
+			},
+			Runnable: true,
+		},
+		{
 			Name: "wait",
 			Doc:  "Waits durably: for a duration, or until a time. Costs no worker while it waits.",
 			Inputs: []Input{

@@ -21,6 +21,9 @@ func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[str
 	names := make([]string, 0, len(p.Params))
 	for _, prm := range p.Params {
 		names = append(names, prm.Name)
+		if c.givenParam(p, prm, out) {
+			continue
+		}
 		if raw, ok := overrides[prm.Name]; ok {
 			v, err := ParseParam(prm.Type, raw)
 			if err != nil {
@@ -33,11 +36,19 @@ func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[str
 			continue
 		}
 		if prm.Default == nil {
+			// Unknown when planning, so that templates reading it are
+			// not reported as well.
+			c.runtimeParam(prm)
+			if c.opts.parent != nil {
+				c.errorf(c.opts.parent.at, "Parameter has no value", "Sub-pipeline %s needs parameter %q, which has no default: give it in with.params.", p.Name, prm.Name)
+				continue
+			}
 			c.errorf(prm.Range, "Parameter has no value", "Parameter %q has no default: give one with --param %s=VALUE.", prm.Name, prm.Name)
 			continue
 		}
 		out[prm.Name] = jsonValue(prm.Default.Raw)
 	}
+	c.unknownGiven(p, names)
 	keys := make([]string, 0, len(overrides))
 	for k := range overrides {
 		keys = append(keys, k)

@@ -1,7 +1,9 @@
 // Package planner compiles a loaded spec into a Plan: the validated DAG of
-// steps with every default resolved. It does no I/O and imports nothing of
-// Temporal; the Plan it returns is plain data and the only input of the
-// pipeline workflow, so a running pipeline is frozen in its history.
+// steps with every default resolved. It imports nothing of Temporal, and
+// reads no file but the specs that `pipeline` steps run (through
+// Options.LoadSpec), whose plans it embeds; the Plan it returns is plain
+// data and the only input of the pipeline workflow, so a running pipeline
+// is frozen in its history.
 package planner
 
 import (
@@ -41,6 +43,10 @@ type Plan struct {
 	// Steps are in a stable topological order: every step comes after
 	// the steps it depends on, ties broken by position in the spec.
 	Steps []Step `json:"steps"`
+	// LogicalTime is set by a run that starts this plan as a
+	// sub-pipeline: the child's run.logical_time is its parent's. The
+	// planner leaves it nil.
+	LogicalTime *time.Time `json:"logical_time,omitempty"`
 }
 
 // Schedule is a validated schedule.
@@ -110,6 +116,22 @@ type Step struct {
 	Retry     Retry         `json:"retry"`
 	Poll      Poll          `json:"poll"`
 	Timeout   spec.Duration `json:"timeout"`
+	// Pipeline is what a `pipeline` step runs: the spec it references,
+	// compiled with this one, so that a run needs no file.
+	Pipeline *SubPipeline `json:"pipeline,omitempty"`
+}
+
+// SubPipeline is the compiled spec a `pipeline` step runs as a child
+// workflow.
+type SubPipeline struct {
+	// Plan is the sub-pipeline's plan. Its Params hold what is known when
+	// planning: defaults, and the values with.params gives literally.
+	Plan *Plan `json:"plan"`
+	// ParamTypes are the declared types of the parameters with.params
+	// sets. The run evaluates with.params (templates included) and
+	// converts each value to its type (ConvertParam) into the child's
+	// Params.
+	ParamTypes map[string]spec.ParamType `json:"param_types,omitempty"`
 }
 
 // Retry is a step's resolved retry policy. MaxAttempts is how many times

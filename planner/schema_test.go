@@ -2,6 +2,7 @@ package planner
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -410,6 +411,9 @@ type specCase struct {
 	// planner, when set, is why spec.Load and Compile disagree with the
 	// schema: a check the schema cannot make. Unset, they must agree.
 	planner string
+	// file is where the spec is, when it is a file: the sub-pipelines it
+	// runs are found from there.
+	file string
 }
 
 func TestJSONSchemaValidates(t *testing.T) {
@@ -509,7 +513,7 @@ func TestJSONSchemaValidates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cases = append(cases, specCase{name: f, src: string(b), valid: true})
+		cases = append(cases, specCase{name: f, src: string(b), valid: true, file: f})
 	}
 
 	for _, tt := range cases {
@@ -524,7 +528,7 @@ func TestJSONSchemaValidates(t *testing.T) {
 			} else if !tt.valid && err == nil {
 				t.Errorf("schema accepts the spec")
 			}
-			p, diags := spec.Load("test.yaml", []byte(tt.src))
+			p, diags := spec.Load(cmp.Or(tt.file, "test.yaml"), []byte(tt.src))
 			if !diags.HasErrors() {
 				_, more := Compile(p)
 				diags = append(diags, more...)

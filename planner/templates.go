@@ -157,7 +157,11 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 			return false
 		}
 		src := c.p.Steps[c.index[id]]
-		if kind, ok := c.kind(src.Kind); ok && name(2) != "" && !slices.Contains(kind.Outputs, name(2)) {
+		if sub := c.subs[id]; sub != nil {
+			if src.ForEach == nil && !c.subRef(ref, id, sub, ref.Path[min(2, len(ref.Path)):]) {
+				return false
+			}
+		} else if kind, ok := c.kind(src.Kind); ok && src.Kind != "pipeline" && name(2) != "" && !slices.Contains(kind.Outputs, name(2)) {
 			detail := fmt.Sprintf("%s steps have no output %q", kind.Name, name(2))
 			if sug := spec.Suggest(name(2), kind.Outputs); sug != "" {
 				detail += fmt.Sprintf("; did you mean %q?", sug)
@@ -259,10 +263,21 @@ func (c *compiler) planningScope(plan *Plan) map[string]cty.Value {
 		}
 		params[k] = cv
 	}
+	for k, t := range c.runtime {
+		params[k] = cty.UnknownVal(paramType(t)) // given by the parent's run
+	}
 	steps := map[string]cty.Value{}
 	for _, other := range c.p.Steps {
 		kind, ok := c.kind(other.Kind)
 		if !ok || other.ID == "" {
+			continue
+		}
+		if other.Kind == "pipeline" {
+			outs := cty.DynamicVal
+			if sub := c.subs[other.ID]; sub != nil && other.ForEach == nil {
+				outs = c.subOutputs(sub)
+			}
+			steps[other.ID] = cty.ObjectVal(map[string]cty.Value{"outputs": outs})
 			continue
 		}
 		outs := map[string]cty.Value{}

@@ -327,3 +327,177 @@ func writeHistory(t *testing.T, path string, h *historypb.History) {
 	}
 	t.Logf("recorded %d events into %s", len(h.Events), path)
 }
+
+const subParentSpec = `name: sub-parent
+defaults:
+  poll: {interval: 200ms, max_interval: 1s}
+steps:
+  - id: extract
+    kind: dli.sql
+    with: {sql: "SELECT 'extract'"}
+  - id: load
+    kind: pipeline
+    retry: {max_attempts: 2, initial_interval: 1s}
+    with:
+      spec: lib/child.yaml
+      params:
+        source: ${steps.extract.outputs.job_id}
+        day: ${formatdate("YYYY-MM-DD", run.logical_time)}
+  - id: report
+    kind: dli.sql
+    with:
+      sql: "SELECT 'report', '${steps.load.outputs.copy.job_id}', '${steps.load.outputs.status}'"
+`
+
+const subChildSpec = `name: sub-child
+params:
+  source: {type: string}
+  day: {type: string}
+defaults:
+  poll: {interval: 200ms, max_interval: 1s}
+steps:
+  - id: copy
+    kind: dli.sql
+    with: {sql: "INSERT INTO t SELECT 'copy', '${params.source}', '${params.day}', '${run.logical_time}'"}
+  - id: verify
+    kind: dli.sql
+    with: {sql: "SELECT 'verify', '${steps.copy.outputs.job_id}'"}
+`
+
+// TestSubPipelineEndToEnd runs a pipeline step: the referenced spec runs as
+// a child workflow whose jobs run on the emulator with the parameters the
+// parent gave it, from an upstream step's output and the parent's logical
+// time. Its first run fails, so the step's retry runs it again as a new
+// child; the step after reads the second child's outputs. It records the
+// parent's history and the child's that succeeded.
+func TestSubPipelineEndToEnd(t *testing.T) {
+	st := startStack(t, testenv.StackOptions{JobDuration: 200 * time.Millisecond})
+	st.Emulator.AddRule(emulator.Rule{Service: emulator.DLI, Match: "SELECT 'verify'", FailMessage: "row count mismatch", FailFirst: 1})
+	dir := t.TempDir()
+	for name, src := range map[string]string{"parent.yaml": subParentSpec, "lib/child.yaml": subChildSpec} {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parent := filepath.Join(dir, "parent.yaml")
+
+	code, out, _ := pipectl(t, st, "plan", parent, "--offline")
+	if code != 0 || !strings.Contains(out, "runs pipeline sub-child (2 steps, "+filepath.Join(dir, "lib", "child.yaml")+")") {
+		t.Errorf("plan: exit %d, no sub-pipeline in\n%s", code, out)
+	}
+	code, _, stderr := pipectl(t, st, "apply", parent, "--wait")
+	if code != 0 || !strings.Contains(stderr, "pipeline sub-parent succeeded") {
+		t.Fatalf("apply exited %d", code)
+	}
+	m := runIDRE.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatal("no run id in the output")
+	}
+	id := m[1]
+	var status workflows.Status
+	if err := st.Client.GetWorkflow(t.Context(), id, "").Get(t.Context(), &status); err != nil {
+		t.Fatal(err)
+	}
+
+	// The children's jobs ran on the emulator with the parent's values.
+	extract := dliJobsWith(st.Emulator, "SELECT 'extract'")
+	copies := dliJobsWith(st.Emulator, "SELECT 'copy'")
+	verifies := dliJobsWith(st.Emulator, "SELECT 'verify'")
+	reports := dliJobsWith(st.Emulator, "SELECT 'report'")
+	if len(extract) != 1 || len(copies) != 2 || len(verifies) != 2 || len(reports) != 1 {
+		t.Fatalf("jobs: %d extract, %d copy, %d verify, %d report; want 1, 2 (one per child run), 2, 1",
+			len(extract), len(copies), len(verifies), len(reports))
+	}
+	day := status.LogicalTime.UTC().Format("2006-01-02")
+	lt := status.LogicalTime.UTC().Format(time.RFC3339)
+	for _, c := range copies {
+		if want := "'" + extract[0].ID + "', '" + day + "', '" + lt + "'"; !strings.Contains(c.SQL, want) {
+			t.Errorf("copy ran %q, want the extract job, the day and the parent's logical time: %s", c.SQL, want)
+		}
+	}
+	if copies[0].Tags["pipectl-key"] == copies[1].Tags["pipectl-key"] {
+		t.Error("the two child runs' copy jobs share an idempotency key")
+	}
+	if verifies[0].Status != "FAILED" || verifies[1].Status != "FINISHED" {
+		t.Errorf("verify jobs %s then %s, want FAILED then FINISHED", verifies[0].Status, verifies[1].Status)
+	}
+	// The parent read the second child's outputs.
+	if want := "'" + copies[1].ID + "', 'succeeded'"; !strings.Contains(reports[0].SQL, want) {
+		t.Errorf("report ran %q, want %s", reports[0].SQL, want)
+	}
+	var load workflows.StepStatus
+	for _, s := range status.Steps {
+		if s.ID == "load" {
+			load = s
+		}
+	}
+	outCopy, _ := load.Outputs["copy"].(map[string]any)
+	if load.State != workflows.StepSucceeded || load.Attempt != 2 || outCopy["job_id"] != copies[1].ID || load.Outputs["status"] != "succeeded" {
+		t.Errorf("load step: %s, attempt %d, outputs %v", load.State, load.Attempt, load.Outputs)
+	}
+
+	// The children are pipeline runs of their own, started by the parent.
+	desc, err := st.Client.DescribeWorkflowExecution(t.Context(), id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstRunID := desc.WorkflowExecutionInfo.Execution.RunId
+	childID := "sub-parent/" + firstRunID + "/load/pipeline"
+	if load.JobID != childID+"/attempt-2" {
+		t.Errorf("load step's job %q, want the second child, %s/attempt-2", load.JobID, childID)
+	}
+	for cid, want := range map[string]string{childID: "Failed", childID + "/attempt-2": "Completed"} {
+		cd, err := st.Client.DescribeWorkflowExecution(t.Context(), cid, "")
+		if err != nil {
+			t.Errorf("child %s: %v", cid, err)
+			continue
+		}
+		info := cd.WorkflowExecutionInfo
+		if info.Status.String() != want || info.ParentExecution.GetWorkflowId() != id {
+			t.Errorf("child %s: %s, parent %v; want %s under %s", cid, info.Status, info.ParentExecution, want, id)
+		}
+		sa := info.SearchAttributes.GetIndexedFields()
+		if !strings.Contains(string(sa[workflows.SearchAttrPipelineName].GetData()), "sub-child") ||
+			!strings.Contains(string(sa[workflows.SearchAttrTriggerName].GetData()), workflows.TriggerParent) {
+			t.Errorf("child %s search attributes %v", cid, sa)
+		}
+	}
+	code, out, _ = pipectl(t, st, "describe", "run", childID+"/attempt-2")
+	if code != 0 || !strings.Contains(out, "verify") || !strings.Contains(out, verifies[1].ID) {
+		t.Errorf("describe run of the child: exit %d\n%s", code, out)
+	}
+
+	keepHistory(t, "sub-pipeline.json", fetchHistory(t, st.Client, id))
+	keepHistory(t, "sub-pipeline.child.json", fetchHistory(t, st.Client, childID+"/attempt-2"))
+}
+
+// TestSubPipelineProblemsShowInTheirFile checks that validate shows a
+// problem in a sub-pipeline's spec in that file, with its line.
+func TestSubPipelineProblemsShowInTheirFile(t *testing.T) {
+	dir := t.TempDir()
+	parent := filepath.Join(dir, "parent.yaml")
+	child := filepath.Join(dir, "child.yaml")
+	if err := os.WriteFile(parent, []byte("name: p\nsteps:\n  - {id: sub, kind: pipeline, with: {spec: child.yaml}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(child, []byte("name: c\nsteps:\n  - id: a\n    kind: dli.sq\n    with: {sql: x}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := cli.Main(t.Context(), []string{"validate", parent}, cli.IO{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	if code != 1 {
+		t.Errorf("validate exited %d, want 1", code)
+	}
+	for _, want := range []string{
+		child + ":4:11: error: steps[0].kind: Unknown step kind\n  4 |     kind: dli.sq\n",
+		parent + ":3:44: error: steps[0].with.spec: Invalid sub-pipeline\n  3 |   - {id: sub, kind: pipeline, with: {spec: child.yaml}}\n",
+	} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("validate output lacks\n%s\n in:\n%s", want, errOut.String())
+		}
+	}
+}

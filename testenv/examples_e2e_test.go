@@ -75,6 +75,7 @@ var exampleRuns = map[string]exampleRun{
 	"spark-batch.yaml":             {check: checkSparkBatch},
 	"lakeformation-migration.yaml": {secrets: lakeFormationSecrets, check: checkLakeFormationMigration},
 	"dataarts-job.yaml":            {setup: setupDataArtsJobs, check: checkDataArtsJob},
+	"sub-pipelines.yaml":           {check: checkSubPipelines},
 }
 
 func TestEveryExampleRunsEndToEnd(t *testing.T) {
@@ -680,6 +681,45 @@ func checkDataArtsJob(t *testing.T, c exampleCheck) {
 		if a := audits[0]; !strings.Contains(a.SQL, "'dataarts-job', '") || !strings.Contains(a.SQL, c.yesterday.Format("2006-01-02")) ||
 			a.SubmittedAt.Before(mart.EndedAt) {
 			t.Errorf("audit job submitted %s (mart ended %s):\n%s", a.SubmittedAt, mart.EndedAt, a.SQL)
+		}
+	}
+}
+
+// checkSubPipelines: each table's partition rebuilt and checked once, by
+// its own child run, and the audit naming every load job.
+func checkSubPipelines(t *testing.T, c exampleCheck) {
+	em := c.st.Emulator
+	day := c.yesterday.Format("2006-01-02")
+	checkDLIJobs(t, em, map[string]int{
+		"INSERT OVERWRITE TABLE mart.orders PARTITION (dt = '" + day + "')":    1,
+		"INSERT OVERWRITE TABLE mart.refunds PARTITION (dt = '" + day + "')":   1,
+		"INSERT OVERWRITE TABLE mart.shipments PARTITION (dt = '" + day + "')": 1,
+		"SELECT assert_true(count(*) >= 1000) FROM mart.orders":                1,
+		"SELECT assert_true(count(*) >= 1) FROM mart.":                         2,
+		"INSERT INTO ops.pipeline_audit":                                       1,
+	})
+	audit := dliJobsWith(em, "INSERT INTO ops.pipeline_audit")
+	if len(audit) != 1 {
+		return
+	}
+	orders, _ := c.step(t, "orders").Outputs["load"].(map[string]any)
+	marts, _ := c.step(t, "marts").Outputs["load"].([]any)
+	if len(marts) != 2 {
+		t.Fatalf("marts outputs %v, want one load per table", c.step(t, "marts").Outputs)
+	}
+	for _, j := range dliJobsWith(em, "INSERT OVERWRITE TABLE mart.") {
+		if !strings.Contains(audit[0].SQL, j.ID) {
+			t.Errorf("audit SQL does not name load job %s:\n%s", j.ID, audit[0].SQL)
+		}
+		if j.SubmittedAt.After(audit[0].SubmittedAt) {
+			t.Errorf("load job %s submitted after the audit", j.ID)
+		}
+	}
+	for table, out := range map[string]any{"orders": orders, "refunds": marts[0], "shipments": marts[1]} {
+		m, _ := out.(map[string]any)
+		jobs := dliJobsWith(em, "INSERT OVERWRITE TABLE mart."+table+" ")
+		if len(jobs) != 1 || m["job_id"] != jobs[0].ID {
+			t.Errorf("%s load output %v, want job %v", table, out, jobs)
 		}
 	}
 }

@@ -223,6 +223,8 @@ func (r *run) cost(i int) int {
 	switch {
 	case step.Kind == "wait":
 		return eventsPerTimer
+	case step.Kind == "pipeline":
+		return r.subPipelineCost(step)
 	case step.ForEach == nil:
 		return eventsPerJob
 	}

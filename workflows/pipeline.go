@@ -35,6 +35,9 @@ const (
 	ErrStepFailed = "StepFailed"
 	// ErrUnsupportedPlan is the error type for a plan this worker cannot run.
 	ErrUnsupportedPlan = "UnsupportedPlan"
+	// ErrSubPipelineFailed is the error type of a pipeline step whose
+	// child run failed.
+	ErrSubPipelineFailed = "SubPipelineFailed"
 )
 
 // Operator actions on a suspended step.
@@ -129,6 +132,9 @@ func newRun(ctx workflow.Context, plan planner.Plan) *run {
 	info := workflow.GetInfo(ctx)
 	now := workflow.Now(ctx)
 	st := &Status{Pipeline: plan.Pipeline, SpecHash: plan.SpecHash, State: RunRunning, StartedAt: now, LogicalTime: logicalTime(ctx, now)}
+	if plan.LogicalTime != nil {
+		st.LogicalTime = *plan.LogicalTime // a sub-pipeline's: its parent run's
+	}
 	pos := make(map[string]int, len(plan.Steps))
 	for i, s := range plan.Steps {
 		st.Steps = append(st.Steps, StepStatus{ID: s.ID, Kind: s.Kind, State: StepPending})

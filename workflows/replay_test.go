@@ -21,11 +21,12 @@ import (
 // end-to-end tests (`make histories`, which runs them with
 // -update-histories): the example pipelines, a failure, a suspended step an
 // operator retries, a cancel, a for_each run in child workflows (the
-// parent's history and a child's), and a run that continued as new (its
-// first and its last workflow run). The legacy-*.json files were recorded
-// by older workers (legacy-submit-wait-*: before a step's job was one run
-// activity on its service's queue) and are never re-recorded: runs they
-// started must keep replaying.
+// parent's history and a child's), a run that continued as new (its
+// first and its last workflow run), and a sub-pipeline run again after it
+// failed (the parent's history and the second child's). The legacy-*.json
+// files were recorded by older workers (legacy-submit-wait-*: before a
+// step's job was one run activity on its service's queue) and are never
+// re-recorded: runs they started must keep replaying.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil {

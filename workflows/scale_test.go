@@ -482,7 +482,12 @@ func (o *commandLogOutbound) ExecuteActivity(ctx workflow.Context, activityType 
 }
 
 func (o *commandLogOutbound) ExecuteChildWorkflow(ctx workflow.Context, childWorkflowType string, args ...any) workflow.ChildWorkflowFuture {
-	*o.calls = append(*o.calls, "child "+childWorkflowType+" "+workflow.GetChildWorkflowOptions(ctx).WorkflowID)
+	line := "child " + childWorkflowType + " " + workflow.GetChildWorkflowOptions(ctx).WorkflowID
+	if plan, ok := args[0].(planner.Plan); ok {
+		b, _ := json.Marshal(plan.Params)
+		line += " params " + string(b)
+	}
+	*o.calls = append(*o.calls, line)
 	return o.Next.ExecuteChildWorkflow(ctx, childWorkflowType, args...)
 }
 
@@ -494,7 +499,7 @@ func (o *commandLogOutbound) ExecuteChildWorkflow(ctx workflow.Context, childWor
 // could is the workflow's own choices: the order it scans steps and
 // elements, evaluates templates, builds inputs and batches. A map ranged
 // over anywhere on that path would show here. The plan continues as new
-// on the way, and fans a for_each out to children.
+// on the way, fans a for_each out to children, and runs sub-pipelines.
 func TestCommandsAreDeterministic(t *testing.T) {
 	build := func() planner.Plan {
 		plan := layered(30, 60) // 1,800 steps
@@ -506,9 +511,16 @@ func TestCommandsAreDeterministic(t *testing.T) {
 		each.ForEach = &planner.ForEach{Items: items, MaxParallel: 1}
 		each.With = json.RawMessage(`{"sql":"select '${item.name}', ${item.n}, '${jsonencode(item.tags)}', '${steps.` + plan.Steps[1].ID + `.outputs.job_id}'","conf":{"z":"${run.attempt}","a":"${params.p}"}}`)
 		each.Templates = map[string]planner.SrcPos{"sql": {}, "conf": {}}
-		plan.Steps = append(plan.Steps, each)
+		// A sub-pipeline per element, its parameters from templates.
+		sub := subStep("sub", `{"table":"${item.name}-${steps.`+plan.Steps[2].ID+`.outputs.job_id}","n":"${item.n}"}`, plan.Steps[2].ID)
+		sub.ForEach = &planner.ForEach{Items: items[:3], MaxParallel: 1}
+		sub.Pipeline.Plan.MaxParallel = 1
+		plan.Steps = append(plan.Steps, each, sub)
 		plan.MaxParallel = 1
 		plan.Params = map[string]any{"p": "v", "q": int64(2)}
+		// The child's SQL reads run.logical_time: fixed, not the clock.
+		lt := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		plan.LogicalTime = &lt
 		return plan
 	}
 	record := func() ([]string, int) {
@@ -523,7 +535,8 @@ func TestCommandsAreDeterministic(t *testing.T) {
 		return calls, len(runs)
 	}
 	first, runs := record()
-	if runs < 2 || !slices.ContainsFunc(first, func(s string) bool { return strings.HasPrefix(s, "child pipectl.Items") }) {
+	if runs < 2 || !slices.ContainsFunc(first, func(s string) bool { return strings.HasPrefix(s, "child pipectl.Items") }) ||
+		!slices.ContainsFunc(first, func(s string) bool { return strings.HasPrefix(s, "child pipectl.Pipeline") }) {
 		t.Fatalf("%d runs, children %v: the test must cover continue-as-new and children", runs, slices.ContainsFunc(first, func(s string) bool { return strings.HasPrefix(s, "child ") }))
 	}
 	second, _ := record()

@@ -11,8 +11,9 @@ import (
 const (
 	SearchAttrPipelineName = "PipectlPipeline"
 	SearchAttrSpecHashName = "PipectlSpecHash"
-	// SearchAttrTriggerName says what started a run: apply, schedule or
-	// manual (pipectl run). Backfills are started by the schedule.
+	// SearchAttrTriggerName says what started a run: apply, schedule,
+	// manual (pipectl run) or parent (a pipeline step of another run).
+	// Backfills are started by the schedule.
 	SearchAttrTriggerName = "PipectlTrigger"
 )
 
@@ -21,6 +22,7 @@ const (
 	TriggerApply    = "apply"
 	TriggerSchedule = "schedule"
 	TriggerManual   = "manual"
+	TriggerParent   = "parent"
 )
 
 // SearchAttributes returns the search attributes to register.

@@ -47,8 +47,8 @@ func (r *run) startStep(ctx workflow.Context, i int, done workflow.Channel) {
 	})
 }
 
-// runStep runs one step to its end: a wait, a single job, or one job per
-// for_each element.
+// runStep runs one step to its end: a wait, a sub-pipeline, a single
+// job, or one job per for_each element.
 func (r *run) runStep(ctx workflow.Context, step planner.Step, st *StepStatus) (map[string]any, error) {
 	if step.Kind == "wait" {
 		with, err := r.evalWith(step, cty.NilVal, 1)
@@ -60,6 +60,9 @@ func (r *run) runStep(ctx workflow.Context, step planner.Step, st *StepStatus) (
 			return nil, err
 		}
 		return nil, workflow.Sleep(ctx, d)
+	}
+	if step.Kind == "pipeline" {
+		return r.runSubPipeline(ctx, step, st)
 	}
 	prior := st.Attempt // attempts made before an operator's retry
 	if step.ForEach == nil {

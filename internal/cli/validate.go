@@ -306,6 +306,9 @@ func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
 
 func stepSummary(s planner.Step) string {
 	var parts []string
+	if sub := s.Pipeline; sub != nil && sub.Plan != nil {
+		parts = append(parts, fmt.Sprintf("runs pipeline %s (%d steps, %s)", sub.Plan.Pipeline, len(sub.Plan.Steps), sub.Plan.Source))
+	}
 	if len(s.DependsOn) > 0 {
 		parts = append(parts, "after "+strings.Join(s.DependsOn, ", "))
 	}
@@ -326,7 +329,10 @@ func stepSummary(s planner.Step) string {
 		parts = append(parts, "for each of "+over)
 	}
 	if s.Kind != "wait" {
-		parts = append(parts, fmt.Sprintf("timeout %s", s.Timeout), fmt.Sprintf("poll %s..%s", s.Poll.Interval, s.Poll.MaxInterval))
+		parts = append(parts, fmt.Sprintf("timeout %s", s.Timeout))
+		if s.Kind != "pipeline" {
+			parts = append(parts, fmt.Sprintf("poll %s..%s", s.Poll.Interval, s.Poll.MaxInterval))
+		}
 		if s.Retry.MaxAttempts > 1 {
 			parts = append(parts, fmt.Sprintf("runs up to %d times", s.Retry.MaxAttempts))
 		}
@@ -342,13 +348,23 @@ func stepSummary(s planner.Step) string {
 // run reports every mistake.
 func compileFile(stdio IO, path string, opts planner.Options) (*planner.Plan, error) {
 	p, diags := spec.LoadFile(path)
+	// The specs of sub-pipelines are loaded by the planner; their
+	// problems are shown in their own source.
+	specs := map[string]*spec.Pipeline{path: p}
+	opts.LoadSpec = func(path string) (*spec.Pipeline, hcl.Diagnostics) {
+		sp, d := spec.LoadFile(path)
+		if _, ok := specs[path]; !ok {
+			specs[path] = sp
+		}
+		return sp, d
+	}
 	var plan *planner.Plan
 	if p != nil && p.Source != nil {
 		var more hcl.Diagnostics
 		plan, more = planner.CompileWith(p, opts)
 		diags = append(diags, more...)
 	}
-	writeDiagnostics(stdio.ErrOut, p, diags)
+	writeDiagnostics(stdio.ErrOut, path, specs, diags)
 	if diags.HasErrors() {
 		return nil, &SilentError{Code: ExitError}
 	}
@@ -357,23 +373,26 @@ func compileFile(stdio IO, path string, opts planner.Options) (*planner.Plan, er
 
 // writeDiagnostics prints each diagnostic as "file:line:col: severity:
 // yaml.path: summary", the source line with the problem underlined, and
-// the detail.
-func writeDiagnostics(w io.Writer, p *spec.Pipeline, diags hcl.Diagnostics) {
+// the detail: those in the spec named first, then those in the specs of
+// its sub-pipelines, by file, each shown from the spec its file holds.
+func writeDiagnostics(w io.Writer, first string, specs map[string]*spec.Pipeline, diags hcl.Diagnostics) {
 	sorted := append(hcl.Diagnostics(nil), diags...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		a, b := sorted[i].Subject, sorted[j].Subject
 		if a == nil || b == nil {
 			return a == nil && b != nil
 		}
+		if a.Filename != b.Filename {
+			if a.Filename == first || b.Filename == first {
+				return a.Filename == first
+			}
+			return a.Filename < b.Filename
+		}
 		if a.Start.Line != b.Start.Line {
 			return a.Start.Line < b.Start.Line
 		}
 		return a.Start.Column < b.Start.Column
 	})
-	var src []byte
-	if p != nil {
-		src = p.Source
-	}
 	errs := 0
 	for _, d := range sorted {
 		sev := "error"
@@ -385,6 +404,11 @@ func writeDiagnostics(w io.Writer, p *spec.Pipeline, diags hcl.Diagnostics) {
 		if d.Subject == nil {
 			fmt.Fprintf(w, "%s: %s\n", sev, d.Summary)
 		} else {
+			p := specs[d.Subject.Filename]
+			var src []byte
+			if p != nil {
+				src = p.Source
+			}
 			path := ""
 			if p != nil {
 				if yp := p.PathAt(d.Subject.Start); yp != "" {
