@@ -93,6 +93,26 @@ func Start(opts Options) (*Server, error) {
 	if opts.IP == "" {
 		opts.IP = "127.0.0.1"
 	}
+	// A port found free may be taken by another process before the
+	// server listens on it; the server then reports a fatal error instead
+	// of starting. Such a start is tried again on other free ports.
+	for attempt := 1; ; attempt++ {
+		s, err := start(opts)
+		var race *portRaceError
+		if !errors.As(err, &race) || attempt == 3 {
+			return s, err
+		}
+		opts.Logger.Warn("a port was taken while the Temporal server started; trying other ports", "error", race.msg)
+	}
+}
+
+// portRaceError is a server start that failed as a port it was given was
+// taken meanwhile.
+type portRaceError struct{ msg string }
+
+func (e *portRaceError) Error() string { return "devserver: " + e.msg }
+
+func start(opts Options) (*Server, error) {
 	var err error
 	if opts.FrontendPort, err = claimPort(opts.IP, opts.FrontendPort, "frontend"); err != nil {
 		return nil, err
@@ -143,6 +163,10 @@ func Start(opts Options) (*Server, error) {
 	)
 	if err != nil {
 		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	if msg := logger.fatal.get(); msg != "" {
+		// Not started, so nothing runs; what it opened is left to the GC.
+		return nil, &portRaceError{msg: msg}
 	}
 	s := &Server{server: srv, logLevel: level, frontendAddr: net.JoinHostPort(opts.IP, strconv.Itoa(opts.FrontendPort))}
 	if err := srv.Start(); err != nil {

@@ -2,7 +2,9 @@ package devserver
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"sync"
 
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -13,12 +15,36 @@ import (
 type serverLogger struct {
 	l     *slog.Logger
 	level *slog.LevelVar
+	fatal *fatalRecord
+}
+
+// fatalRecord keeps the first Fatal the server logged. The server's own
+// logger would exit the process; this one cannot, so the server goes on
+// past the failure (a listener it could not open is nil) and Start checks
+// the record instead.
+type fatalRecord struct {
+	mu  sync.Mutex
+	msg string
+}
+
+func (f *fatalRecord) set(msg string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.msg == "" {
+		f.msg = msg
+	}
+}
+
+func (f *fatalRecord) get() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.msg
 }
 
 var _ log.Logger = serverLogger{}
 
 func newServerLogger(l *slog.Logger, level *slog.LevelVar) serverLogger {
-	return serverLogger{l: l.With("component", "temporal"), level: level}
+	return serverLogger{l: l.With("component", "temporal"), level: level, fatal: &fatalRecord{}}
 }
 
 func (s serverLogger) log(level slog.Level, msg string, tags []tag.Tag) {
@@ -38,4 +64,11 @@ func (s serverLogger) Warn(msg string, tags ...tag.Tag)   { s.log(slog.LevelWarn
 func (s serverLogger) Error(msg string, tags ...tag.Tag)  { s.log(slog.LevelError, msg, tags) }
 func (s serverLogger) DPanic(msg string, tags ...tag.Tag) { s.log(slog.LevelError, msg, tags) }
 func (s serverLogger) Panic(msg string, tags ...tag.Tag)  { s.log(slog.LevelError, msg, tags) }
-func (s serverLogger) Fatal(msg string, tags ...tag.Tag)  { s.log(slog.LevelError, msg, tags) }
+func (s serverLogger) Fatal(msg string, tags ...tag.Tag) {
+	s.log(slog.LevelError, msg, tags)
+	text := msg
+	for _, t := range tags {
+		text += fmt.Sprintf(" %s=%v", t.Key(), t.Value())
+	}
+	s.fatal.set(text)
+}
