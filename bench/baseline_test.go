@@ -10,6 +10,7 @@ import (
 
 	"github.com/pipectl/pipectl/activities"
 	"github.com/pipectl/pipectl/planner"
+	"github.com/pipectl/pipectl/workflows"
 )
 
 // baselineWorkflow is Baseline's registered name. It runs on pipectl's
@@ -19,9 +20,9 @@ const baselineWorkflow = "bench.Baseline"
 // Baseline is what a Temporal user would write by hand to run a DAG of
 // steps without pipectl, written to be cheap: it counts each step's
 // unfinished dependencies, starts a goroutine for a step once the count
-// reaches zero, and that goroutine calls the kind's submit and wait
-// activities with the options pipectl's workflow uses (workflows/step.go:
-// callOptions and waitOptions). It takes the same compiled plan as input,
+// reaches zero, and that goroutine calls the kind's run activity on its
+// service's queue with the options pipectl's workflow uses
+// (workflows/step.go: runOptions). It takes the same compiled plan as input,
 // so both workflows start with the same payload, and reads only the
 // steps' ids, kinds, dependencies, inputs and retry, poll and timeout
 // settings. It knows nothing of conditions, templates, for_each, failure
@@ -74,8 +75,8 @@ func Baseline(ctx workflow.Context, plan planner.Plan) error {
 	return nil
 }
 
-// baselineStep submits the step's job and waits for it, as one attempt of
-// pipectl's runAttempt does.
+// baselineStep runs the step's job, as one attempt of pipectl's
+// runAttempt does.
 func baselineStep(ctx workflow.Context, plan planner.Plan, s planner.Step, runKey string) error {
 	deadline := workflow.Now(ctx).Add(time.Duration(s.Timeout))
 	req := activities.StepRequest{
@@ -88,34 +89,20 @@ func baselineStep(ctx workflow.Context, plan planner.Plan, s planner.Step, runKe
 		With:     s.With,
 		Poll:     s.Poll,
 	}
-	call := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    time.Minute,
-		ScheduleToCloseTimeout: max(deadline.Sub(workflow.Now(ctx)), time.Second),
-		WaitForCancellation:    true,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Duration(s.Retry.InitialInterval),
-			BackoffCoefficient:     max(s.Retry.Backoff, 1),
-			MaximumInterval:        time.Duration(s.Retry.MaxInterval),
-			MaximumAttempts:        10,
-			NonRetryableErrorTypes: append(activities.NonRetryable(), s.Retry.NonRetryable...),
-		},
-	})
-	var job activities.Job
-	if err := workflow.ExecuteActivity(call, activities.SubmitName(s.Kind), req).Get(ctx, &job); err != nil {
-		return err
-	}
-	req.Job = &job
-	wait := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    time.Minute,
+	retry := s.Retry
+	req.Retry = &retry
+	run := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:              workflows.ServiceQueue(s.Kind),
+		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: max(deadline.Sub(workflow.Now(ctx)), time.Second),
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Duration(s.Poll.Interval),
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Duration(s.Poll.MaxInterval),
-			MaximumAttempts:        int32(min(int64(s.Timeout)/int64(max(s.Poll.Interval, 1))+10, 1<<31-1)),
+			MaximumAttempts:        int32(min(int64(s.Timeout)/int64(max(s.Poll.Interval, 1))+10+activities.TransientSubmitAttempts, 1<<31-1)),
 			NonRetryableErrorTypes: append(activities.NonRetryable(), s.Retry.NonRetryable...),
 		},
 	})
 	var res activities.Result
-	return workflow.ExecuteActivity(wait, activities.WaitName(s.Kind), req).Get(ctx, &res)
+	return workflow.ExecuteActivity(run, activities.RunName(s.Kind), req).Get(ctx, &res)
 }

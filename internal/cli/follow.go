@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -25,8 +26,8 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, stdio 
 		st  *workflows.Status
 		err error
 	}
-	done := make(chan outcome, 1)
-	go func() {
+	done := make(chan outcome, 2)
+	get := func(run client.WorkflowRun) {
 		var st workflows.Status
 		err := run.Get(ctx, &st)
 		if err != nil {
@@ -39,7 +40,12 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, stdio 
 			return
 		}
 		done <- outcome{&st, nil}
-	}()
+	}
+	go get(run)
+	// The server's long poll behind Get now and then misses the close and
+	// answers when it times out, 20 s later; a run seen closed on a tick
+	// gets its result from a second, fresh Get.
+	refetched := false
 	v := &view{out: stdio.ErrOut, tty: stdio.TTY, now: now, seen: map[string]string{}}
 	tick := time.NewTicker(refresh)
 	defer tick.Stop()
@@ -62,6 +68,10 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, stdio 
 				fillRunningJobs(st, v.progress)
 				v.render(st)
 			}
+			if !refetched && closed(ctx, c, run.GetID()) {
+				refetched = true
+				go get(c.GetWorkflow(ctx, run.GetID(), ""))
+			}
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -71,6 +81,17 @@ func follow(ctx context.Context, c client.Client, run client.WorkflowRun, stdio 
 // queryStatus asks the run's latest workflow run for its status: a run
 // that continued as new goes on under a new run id, carrying the status of
 // every step.
+// closed reports whether the latest run of workflow id has closed (and
+// not by continuing as new).
+func closed(ctx context.Context, c client.Client, id string) bool {
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return false
+	}
+	status := d.GetWorkflowExecutionInfo().GetStatus()
+	return status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && status != enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+}
+
 func queryStatus(ctx context.Context, c client.Client, run client.WorkflowRun) (*workflows.Status, error) {
 	resp, err := c.QueryWorkflow(ctx, run.GetID(), "", workflows.QueryStatus)
 	if err != nil {

@@ -148,6 +148,14 @@ func start(opts Options) (*Server, error) {
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+		// One partition per task queue: a single-host server gains nothing
+		// from four, and with four an activity task that lands on a
+		// partition no poller waits on can sit in its backlog until a
+		// poller times out elsewhere (up to a minute) — measured on
+		// pipectl's quiet per-service queues. One partition also applies
+		// a queue's rate limit whole.
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 	}
 	for k, v := range opts.DynamicConfig {
 		dyn[dynamicconfig.MakeKey(k)] = v
