@@ -85,6 +85,16 @@ func runDev(ctx context.Context, stdio IO, opts *devOptions) error {
 		JobDuration:    opts.JobDuration,
 		Logger:         logger,
 		ServerLogLevel: max(level, slog.LevelWarn),
+		// The server fires no timer sooner than 1 s from now by default
+		// and reads its queues 20 times a second: on one machine with
+		// jobs of seconds, that floors every poll at a second and makes
+		// each step wait on the queues. A single-user server can afford
+		// finer (see BenchmarkServerSettings).
+		ServerDynamicConfig: map[string]any{
+			"history.timerProcessorMaxTimeShift":  100 * time.Millisecond,
+			"history.timerProcessorMaxPollRPS":    200,
+			"history.transferProcessorMaxPollRPS": 200,
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("dev stack: %w", err)
