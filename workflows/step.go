@@ -154,20 +154,32 @@ func itemOutputs(results []*activities.Result) map[string]any {
 // new idempotency key, not a re-attach to the job that failed.
 func (r *run) runJob(ctx workflow.Context, step planner.Step, st *StepStatus, item cty.Value, itemIndex, prior int) (*activities.Result, error) {
 	deadline := workflow.Now(ctx).Add(time.Duration(step.Timeout))
+	return rerun(ctx, step, st, prior, deadline, "job", jobFailed, func(attempt int) (*activities.Result, error) {
+		return r.runAttempt(ctx, step, st, item, itemIndex, attempt, deadline)
+	})
+}
+
+// rerun calls attempt with attempt numbers from prior+1 on, again after
+// each failure that curable says a re-run may cure, up to the step's
+// retry.max_attempts and while the next try starts before deadline,
+// waiting the step's retry interval in between. what names the thing
+// re-run in the log.
+func rerun[T any](ctx workflow.Context, step planner.Step, st *StepStatus, prior int, deadline time.Time, what string, curable func(error) bool, attempt func(int) (T, error)) (T, error) {
+	var zero T
 	first := prior + 1
-	for attempt := first; ; attempt++ {
-		st.Attempt = max(st.Attempt, attempt)
-		res, err := r.runAttempt(ctx, step, st, item, itemIndex, attempt, deadline)
-		if err == nil || attempt-first+1 >= step.Retry.MaxAttempts || !jobFailed(err) || ctx.Err() != nil {
+	for n := first; ; n++ {
+		st.Attempt = max(st.Attempt, n)
+		res, err := attempt(n)
+		if err == nil || n-first+1 >= step.Retry.MaxAttempts || !curable(err) || ctx.Err() != nil {
 			return res, err
 		}
-		wait := activities.RetryDelay(step.Retry, attempt-first+1)
+		wait := activities.RetryDelay(step.Retry, n-first+1)
 		if workflow.Now(ctx).Add(wait).After(deadline) {
-			return nil, err
+			return zero, err
 		}
-		workflow.GetLogger(ctx).Info("job failed; running it again", "step", step.ID, "attempt", attempt+1, "after", wait, "error", describe(err))
+		workflow.GetLogger(ctx).Info(what+" failed; running it again", "step", step.ID, "attempt", n+1, "after", wait, "error", describe(err))
 		if serr := workflow.Sleep(ctx, wait); serr != nil {
-			return nil, serr
+			return zero, serr
 		}
 	}
 }

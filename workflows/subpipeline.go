@@ -155,22 +155,9 @@ func (r *run) runChildren(ctx workflow.Context, step planner.Step, st *StepStatu
 // running it again when it fails, up to the step's retry.max_attempts,
 // each time as a new child workflow.
 func (r *run) runChild(ctx workflow.Context, step planner.Step, st *StepStatus, item cty.Value, itemIndex, prior int, deadline time.Time) (map[string]any, error) {
-	first := prior + 1
-	for attempt := first; ; attempt++ {
-		st.Attempt = max(st.Attempt, attempt)
-		out, err := r.childAttempt(ctx, step, st, item, itemIndex, attempt)
-		if err == nil || attempt-first+1 >= step.Retry.MaxAttempts || !childFailed(err) || ctx.Err() != nil {
-			return out, err
-		}
-		wait := activities.RetryDelay(step.Retry, attempt-first+1)
-		if workflow.Now(ctx).Add(wait).After(deadline) {
-			return nil, err
-		}
-		workflow.GetLogger(ctx).Info("sub-pipeline failed; running it again", "step", step.ID, "attempt", attempt+1, "after", wait, "error", describe(err))
-		if serr := workflow.Sleep(ctx, wait); serr != nil {
-			return nil, serr
-		}
-	}
+	return rerun(ctx, step, st, prior, deadline, "sub-pipeline", childFailed, func(attempt int) (map[string]any, error) {
+		return r.childAttempt(ctx, step, st, item, itemIndex, attempt)
+	})
 }
 
 // childFailed reports whether err is a sub-pipeline that failed because
