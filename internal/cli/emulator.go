@@ -60,8 +60,9 @@ stdout, then runs until interrupted (Ctrl-C or SIGTERM).
 
 Clients authenticate as a real worker would: with a token from the IAM
 endpoint for the configured user, or with requests signed with the
-configured AK/SK. With --state-file the emulated resources survive a
-restart. Flags not given fall back to the environment: ` + envList() + `.`,
+configured AK/SK. With --state-file the emulated resources, the rules and
+the issued tokens survive a restart (rate-limit changes, call counters and
+faults do not). Flags not given fall back to the environment: ` + envList() + `.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd.Flags(), os.Getenv); err != nil {
