@@ -56,8 +56,12 @@ type StackOptions struct {
 	RateLimits map[string]float64
 	// DisableRateLimits turns the emulator's per-API rate limits off (see
 	// emulator.Options), for tests and benchmarks that call faster than a
-	// real user may. `pipectl dev` keeps them on, as the cloud would.
+	// real user may. `pipectl dev` keeps them on, as the cloud would,
+	// unless told otherwise (--no-rate-limits).
 	DisableRateLimits bool
+	// EmulatorRateLimitScale multiplies the emulator's per-API rate limits
+	// (emulator.Options.RateLimitScale); 0 means 1.
+	EmulatorRateLimitScale float64
 }
 
 // NoRateLimits lifts every service queue's rate limit.
@@ -120,6 +124,7 @@ func Start(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 		JobDuration:       opts.JobDuration,
 		Logger:            opts.Logger.With("component", "emulator"),
 		DisableRateLimits: opts.DisableRateLimits,
+		RateLimitScale:    opts.EmulatorRateLimitScale,
 	})
 	s.Endpoints, err = s.Emulator.Start(emuCtx, opts.IP, emulator.Ports(opts.EmulatorPort))
 	if err != nil {

@@ -192,3 +192,34 @@ func TestPlanSeveralFilesOffline(t *testing.T) {
 		t.Errorf("plan with a missing file: exit %d\n%s%s", code, out, stderr)
 	}
 }
+
+// pipectl dev takes the emulator's rate-limit flags as pipectl emulator
+// does, and both refuse a scale the emulator would read as 1 before
+// starting anything.
+func TestEmulatorRateLimitFlags(t *testing.T) {
+	for _, cmd := range []string{"dev", "emulator"} {
+		code, out, _ := run(t, cmd, "--help")
+		if code != ExitOK || !strings.Contains(out, "--no-rate-limits") || !strings.Contains(out, "--rate-limit-scale") {
+			t.Errorf("pipectl %s --help: exit %d, want both rate-limit flags:\n%s", cmd, code, out)
+		}
+		for _, scale := range []string{"0", "-1", "NaN"} {
+			code, _, errOut := run(t, cmd, "--rate-limit-scale="+scale, "--port=0")
+			if code != ExitError || !strings.Contains(errOut, "--rate-limit-scale must be a positive number") {
+				t.Errorf("pipectl %s --rate-limit-scale=%s: exit %d\n%s", cmd, scale, code, errOut)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		off   bool
+		scale float64
+		want  string
+	}{
+		{false, 1, "on (CDM's documented"},
+		{false, 0.05, "on, scaled ×0.05"},
+		{true, 0.05, "off (--no-rate-limits)"},
+	} {
+		if got := emulatorLimitsLine(tc.off, tc.scale); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("emulatorLimitsLine(%v, %g) = %q, want %q...", tc.off, tc.scale, got, tc.want)
+		}
+	}
+}

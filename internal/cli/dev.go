@@ -30,6 +30,9 @@ type devOptions struct {
 	LogLevel     string
 	JobDuration  time.Duration
 	Run          string
+	// The emulator's per-API rate limits, as `pipectl emulator` sets them.
+	RateLimitScale float64
+	NoRateLimits   bool
 }
 
 func newDevCmd(stdio IO) *cobra.Command {
@@ -58,6 +61,8 @@ the exit status is the run's.`,
 	f.StringVar(&opts.LogLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	f.DurationVar(&opts.JobDuration, "job-duration", 3*time.Second, "how long an emulated job runs")
 	f.StringVar(&opts.Run, "run", "", "apply this spec, follow it to the end, then stop")
+	f.Float64Var(&opts.RateLimitScale, "rate-limit-scale", 1, "multiply the emulator's per-API rate limits, CDM's documented ones and the emulator's choice for the other services (e.g. 0.05 to provoke 429s)")
+	f.BoolVar(&opts.NoRateLimits, "no-rate-limits", false, "do not enforce the emulator's per-API rate limits")
 	return cmd
 }
 
@@ -65,6 +70,9 @@ func runDev(ctx context.Context, stdio IO, opts *devOptions) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(opts.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
+	}
+	if err := checkRateLimitScale(opts.RateLimitScale); err != nil {
+		return err
 	}
 	// Validate the spec before starting anything: a typo should not cost
 	// a server start.
@@ -95,6 +103,8 @@ func runDev(ctx context.Context, stdio IO, opts *devOptions) error {
 			"history.timerProcessorMaxPollRPS":    200,
 			"history.transferProcessorMaxPollRPS": 200,
 		},
+		DisableRateLimits:      opts.NoRateLimits,
+		EmulatorRateLimitScale: opts.RateLimitScale,
 	})
 	if err != nil {
 		return fmt.Errorf("dev stack: %w", err)
@@ -115,6 +125,7 @@ func runDev(ctx context.Context, stdio IO, opts *devOptions) error {
 	for _, svc := range emulator.Services() {
 		fmt.Fprintf(stdio.ErrOut, "  Emulator %-14s %s\n", svc, st.Endpoints[svc])
 	}
+	fmt.Fprintf(stdio.ErrOut, "  Emulator rate limits    %s\n", emulatorLimitsLine(opts.NoRateLimits, opts.RateLimitScale))
 	fmt.Fprintf(stdio.ErrOut, "  Worker                  task queue %q (pipelines)\n", workflows.TaskQueue)
 	limits := st.WorkerConfig().EffectiveRateLimits()
 	for _, svc := range slices.Sorted(maps.Keys(limits)) {

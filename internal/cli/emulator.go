@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -59,8 +60,9 @@ stdout, then runs until interrupted (Ctrl-C or SIGTERM).
 
 Clients authenticate as a real worker would: with a token from the IAM
 endpoint for the configured user, or with requests signed with the
-configured AK/SK. With --state-file the emulated resources survive a
-restart. Flags not given fall back to the environment: ` + envList() + `.`,
+configured AK/SK. With --state-file the emulated resources, the rules and
+the issued tokens survive a restart (rate-limit changes, call counters and
+faults do not). Flags not given fall back to the environment: ` + envList() + `.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := applyEnv(cmd.Flags(), os.Getenv); err != nil {
@@ -114,6 +116,9 @@ func runEmulator(ctx context.Context, stdio IO, opts *emulatorOptions) error {
 	if opts.JobDuration <= 0 {
 		return fmt.Errorf("--job-duration must be positive, not %s", opts.JobDuration)
 	}
+	if err := checkRateLimitScale(opts.RateLimitScale); err != nil {
+		return err
+	}
 	if opts.AK == "" || opts.SK == "" || opts.User == "" || opts.Domain == "" || opts.Password == "" {
 		return fmt.Errorf("--ak, --sk, --iam-user, --iam-domain and --iam-password must not be empty")
 	}
@@ -149,4 +154,24 @@ func runEmulator(ctx context.Context, stdio IO, opts *emulatorOptions) error {
 	<-ctx.Done()
 	emu.Wait() // servers stopped and state saved
 	return nil
+}
+
+// checkRateLimitScale refuses a --rate-limit-scale the emulator would
+// silently read as 1 (emulator.Options.RateLimitScale: 0 means 1).
+func checkRateLimitScale(scale float64) error {
+	if !(scale > 0) || math.IsInf(scale, 1) {
+		return fmt.Errorf("--rate-limit-scale must be a positive number, not %g", scale)
+	}
+	return nil
+}
+
+// emulatorLimitsLine says how the emulator enforces its rate limits.
+func emulatorLimitsLine(off bool, scale float64) string {
+	switch {
+	case off:
+		return "off (--no-rate-limits)"
+	case scale != 1:
+		return fmt.Sprintf("on, scaled ×%g (--rate-limit-scale)", scale)
+	}
+	return "on (CDM's documented per-API limits; chosen ones for the other services)"
 }

@@ -14,6 +14,19 @@
 // per-API rate limits (limits.go), and, on request, injected faults
 // (faults.go). AdminHandler serves introspection and runtime control, and
 // Options.StateFile persists the state across restarts (state.go).
+//
+// What a state file keeps: every service's resources (DLI SQL, Flink and
+// Spark jobs and queues, CDM clusters, links, jobs and submissions, DIS
+// streams with their records, apps, checkpoints and dump tasks,
+// LakeFormation jobs, DataArts jobs, instances, scripts and connections),
+// the rules (AddRule, POST /rules), and the IAM tokens issued, with their
+// expiry, so a client's cached token stays valid. What it does not keep,
+// so a restart resets it: rate-limit changes (SetRateLimit,
+// SetRateLimitsEnabled, PUT /limits) and the requests spent against the
+// limits, the call counters (Calls), injected faults and their random
+// source (AddFault, POST /faults), and whatever Options sets (credentials,
+// clock, job duration, limits on or off and their scale), which the next
+// New takes afresh.
 package emulator
 
 import (
@@ -66,7 +79,8 @@ type Options struct {
 	FaultSeed uint64
 
 	// StateFile, when set, holds the emulator's state (every service's
-	// resources, rules, IAM tokens): New loads it if it exists, and Save
+	// resources, rules, IAM tokens; not rate-limit changes, counters or
+	// faults, see the package doc): New loads it if it exists, and Save
 	// and the end of Start's context write it.
 	StateFile string
 }
