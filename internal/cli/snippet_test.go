@@ -52,7 +52,7 @@ func TestWriteSnippet(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			writeSnippet(&b, []byte(tt.src), &hcl.Range{
+			writeSnippet(&b, bytes.Split([]byte(tt.src), []byte("\n")), &hcl.Range{
 				Start: hcl.Pos{Line: tt.line, Column: tt.from},
 				End:   hcl.Pos{Line: tt.line, Column: tt.to},
 			})

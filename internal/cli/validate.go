@@ -394,6 +394,7 @@ func writeDiagnostics(w io.Writer, first string, specs map[string]*spec.Pipeline
 		return a.Start.Column < b.Start.Column
 	})
 	errs := 0
+	lines := map[string][][]byte{}
 	for _, d := range sorted {
 		sev := "error"
 		if d.Severity == hcl.DiagWarning {
@@ -405,9 +406,12 @@ func writeDiagnostics(w io.Writer, first string, specs map[string]*spec.Pipeline
 			fmt.Fprintf(w, "%s: %s\n", sev, d.Summary)
 		} else {
 			p := specs[d.Subject.Filename]
-			var src []byte
-			if p != nil {
-				src = p.Source
+			src, ok := lines[d.Subject.Filename]
+			if !ok && p != nil {
+				// Split once per file: a spec may have thousands of
+				// problems.
+				src = bytes.Split(p.Source, []byte("\n"))
+				lines[d.Subject.Filename] = src
 			}
 			path := ""
 			if p != nil {
@@ -433,11 +437,10 @@ func writeDiagnostics(w io.Writer, first string, specs map[string]*spec.Pipeline
 // printed whole for each of its mistakes.
 const snippetWidth = 160
 
-// writeSnippet prints the line r starts on, or the snippetWidth
-// characters of it around r, with r underlined. Characters a terminal
-// would act on are shown as U+FFFD.
-func writeSnippet(w io.Writer, src []byte, r *hcl.Range) {
-	lines := bytes.Split(src, []byte("\n"))
+// writeSnippet prints the line r starts on, of the source's lines, or
+// the snippetWidth characters of it around r, with r underlined.
+// Characters a terminal would act on are shown as U+FFFD.
+func writeSnippet(w io.Writer, lines [][]byte, r *hcl.Range) {
 	if r.Start.Line < 1 || r.Start.Line > len(lines) {
 		return
 	}
