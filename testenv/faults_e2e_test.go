@@ -320,8 +320,9 @@ type workerProcess struct {
 
 // startWorkerProcess runs the worker binary against the stack's Temporal
 // server and emulator, configured as an operator would: TEMPORAL_* and
-// PIPECTL_* variables, logging in as the emulator's dev IAM user.
-func startWorkerProcess(t *testing.T, bin string, st *testenv.Stack, name string) *workerProcess {
+// PIPECTL_* variables, logging in as the emulator's dev IAM user. extra
+// variables (NAME=VALUE) are added last, so they override those.
+func startWorkerProcess(t *testing.T, bin string, st *testenv.Stack, name string, extra ...string) *workerProcess {
 	t.Helper()
 	dir := t.TempDir()
 	var env []string
@@ -343,6 +344,7 @@ func startWorkerProcess(t *testing.T, bin string, st *testenv.Stack, name string
 	for svc, u := range st.Endpoints {
 		env = append(env, engine.EnvEndpointPrefix+strings.ToUpper(svc)+"="+u)
 	}
+	env = append(env, extra...)
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
