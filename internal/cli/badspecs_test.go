@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pipectl/pipectl/internal/badspecs"
@@ -47,5 +49,34 @@ func TestValidateRejectsEveryBadSpec(t *testing.T) {
 				t.Errorf("%s; stderr:\n%s", p, clip(errOut))
 			}
 		})
+	}
+}
+
+// TestApplyAppliesNothingWhenASpecIsInvalid gives apply a valid spec and
+// two invalid ones: both are reported, and nothing is applied (Temporal
+// is not even dialled), so that `pipectl apply specs/*.yaml` with a bad
+// file among them starts no run.
+func TestApplyAppliesNothingWhenASpecIsInvalid(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("name: good\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: select 1}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases, err := badspecs.Committed(badSpecsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := cases[:2]
+	code, out, errOut := run(t, "apply", good, bad[0].Path, bad[1].Path, noTemporal)
+	if code != ExitError || out != "" {
+		t.Errorf("exit %d, stdout %q; want 1 and nothing", code, out)
+	}
+	for _, c := range bad {
+		if p := c.Check(errOut); p != "" {
+			t.Errorf("%s: %s", c.Name, p)
+		}
+	}
+	if strings.Contains(errOut, "cannot reach Temporal") {
+		t.Errorf("apply dialled Temporal to apply %s before reporting the invalid specs:\n%s", good, errOut)
 	}
 }
