@@ -46,7 +46,8 @@ func Parse(out string) (diags []Diagnostic, stray []string) {
 
 // Check returns what is wrong with pipectl's error output for c, or "":
 // it must hold an error at c's line and column, in c's file, mentioning
-// c.Text; c.Errors errors if set; and no error without a position.
+// c.Text; c.Errors errors in c's file if set; and no error without a
+// position. The output may be of several files.
 func (c Case) Check(stderr string) string {
 	diags, stray := Parse(stderr)
 	var problems []string
@@ -57,11 +58,11 @@ func (c Case) Check(stderr string) string {
 	}
 	found, errs := false, 0
 	for _, d := range diags {
-		if d.Severity != "error" {
+		if d.Severity != "error" || d.File != c.Path {
 			continue
 		}
 		errs++
-		if d.File == c.Path && d.Line == c.Line && d.Column == c.Column && strings.Contains(d.Text, c.Text) {
+		if d.Line == c.Line && d.Column == c.Column && strings.Contains(d.Text, c.Text) {
 			found = true
 		}
 	}
