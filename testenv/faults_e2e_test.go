@@ -402,7 +402,7 @@ func (p *workerProcess) kill(t *testing.T) {
 // one is being submitted, and starts another: the run completes with
 // exactly one job per step. The calls the killed worker had in flight are
 // lost with it; Temporal runs them again once their start-to-close
-// timeout (a minute) has passed, which is most of this test's time.
+// timeout (30 s) has passed, which is most of this test's time.
 func TestFaultWorkerKilled(t *testing.T) {
 	began := time.Now()
 	bin := workerBinary(t)
