@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -31,11 +32,23 @@ const TransientSubmitAttempts = 20
 // handle survives between attempts in the activity's heartbeat details,
 // which the server keeps across retries; when they are lost (the worker
 // died between submit and heartbeat), the next attempt submits again and
-// the submit's idempotency key re-attaches to the job.
+// the submit's idempotency key re-attaches to the job. A job whose submit
+// returns after the workflow gave up on the step is stopped by the
+// attempt that created it.
 type Runner struct {
 	Submit func(context.Context, StepRequest) (*Job, error)
 	Wait   func(context.Context, StepRequest) (*Result, error)
+	// Cancel stops a job. Run calls it for a job its submit created after
+	// the workflow gave up on the step (see stopAbandoned); nil leaves
+	// such a job running.
+	Cancel func(context.Context, StepRequest) error
+	// Abandoned reports whether the workflow gave up on this attempt;
+	// nil means AttemptAbandoned.
+	Abandoned func(context.Context) bool
 }
+
+// stopTimeout bounds the stop of a job whose step was abandoned.
+const stopTimeout = 30 * time.Second
 
 // runState is what an attempt leaves in its heartbeat for the next.
 type runState struct {
@@ -61,8 +74,13 @@ func (k Runner) Run(ctx context.Context, req StepRequest) (*Result, error) {
 		}
 		st = runState{Job: job}
 		// The first heartbeat of an attempt is sent at once, so the
-		// handle is on the server before the job is polled.
+		// handle is on the server before the job is polled. Its answer
+		// also says whether the step was abandoned meanwhile.
 		activity.RecordHeartbeat(ctx, st)
+		if k.abandoned(ctx) {
+			k.stopAbandoned(ctx, req, job)
+			return nil, temporal.NewCanceledError("the step was abandoned while its job was being submitted")
+		}
 	}
 	req.Job = st.Job
 	res, err := k.Wait(ctx, req)
@@ -70,6 +88,58 @@ func (k Runner) Run(ctx context.Context, req StepRequest) (*Result, error) {
 		res.JobID = st.Job.ID
 	}
 	return res, withStep(err, req)
+}
+
+func (k Runner) abandoned(ctx context.Context) bool {
+	if k.Abandoned != nil {
+		return k.Abandoned(ctx)
+	}
+	return AttemptAbandoned(ctx)
+}
+
+// stopAbandoned stops the job a submit created after the workflow gave
+// up on the step (the run was cancelled, another step failed, the step
+// timed out) while the submit was on the wire. The workflow's cancel
+// activity may have looked for the job before it existed, and the
+// workflow no longer waits for this attempt: nothing else would stop it.
+func (k Runner) stopAbandoned(ctx context.Context, req StepRequest, job *Job) {
+	log := activity.GetLogger(ctx)
+	if k.Cancel == nil {
+		log.Warn("the step was abandoned while its job was being submitted; the job is left running", "step", req.StepID, "job_id", job.ID)
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+	defer cancel()
+	req.Job = job
+	if err := k.Cancel(sctx, req); err != nil {
+		log.Warn("could not stop the job of a step abandoned while its job was being submitted", "step", req.StepID, "job_id", job.ID, "error", err)
+		return
+	}
+	log.Info("stopped the job of a step abandoned while its job was being submitted", "step", req.StepID, "job_id", job.ID)
+}
+
+// AttemptAbandoned reports whether the activity's context was cancelled
+// because the workflow gave up on the activity: the server asked to
+// cancel it (the step was cancelled while its workflow went on), or the
+// workflow has closed (a cancelled or failed run does not wait for the
+// steps it abandons). It is false when the worker is stopping, a
+// heartbeat failed transiently, the activity was paused, or the server
+// no longer knows this attempt for another reason: it timed out, and
+// either a retry goes on, which finds the job again by its idempotency
+// key, or the step timed out, and the job is left to run (the one case
+// this does not cover).
+func AttemptAbandoned(ctx context.Context) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	cause := context.Cause(ctx)
+	if temporal.IsCanceledError(cause) {
+		return true
+	}
+	// The server's answer to a heartbeat of a closed workflow's activity
+	// (go.temporal.io/server's consts.ErrWorkflowCompleted).
+	var nf *serviceerror.NotFound
+	return errors.As(cause, &nf) && nf.Message == "workflow execution already completed"
 }
 
 // submitFailed returns submit's error for Temporal's retry: a transient

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -177,4 +178,51 @@ func appError(t *testing.T, err error) *temporal.ApplicationError {
 	var app *temporal.ApplicationError
 	require.True(t, errors.As(err, &app), "error %v is not an application error", err)
 	return app
+}
+
+// A submit that returns after the workflow gave up on the step created a
+// job nobody else would stop: the attempt that created it stops it.
+func TestRunStopsAJobSubmittedAfterTheStepWasAbandoned(t *testing.T) {
+	for _, abandoned := range []bool{true, false} {
+		f := &fakeJob{}
+		var stopped []string
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivityWithOptions(activities.Runner{
+			Submit: f.submit,
+			Wait:   f.wait,
+			Cancel: func(ctx context.Context, req activities.StepRequest) error {
+				require.NoError(t, ctx.Err(), "the stop runs in a context of its own")
+				stopped = append(stopped, req.Job.ID)
+				return nil
+			},
+			Abandoned: func(context.Context) bool { return abandoned },
+		}.Run, activity.RegisterOptions{Name: activities.RunName("dli.sql")})
+		_, err := env.ExecuteActivity(activities.RunName("dli.sql"), runRequest())
+		if abandoned {
+			assert.True(t, temporal.IsCanceledError(err), "error %v, want cancelled", err)
+			assert.Equal(t, []string{"job-1"}, stopped)
+			assert.Equal(t, 0, f.checks, "an abandoned step's job was polled")
+		} else {
+			require.NoError(t, err)
+			assert.Empty(t, stopped)
+			assert.Equal(t, 1, f.checks)
+		}
+	}
+}
+
+func TestAttemptAbandonedNeedsACancelledContext(t *testing.T) {
+	assert.False(t, activities.AttemptAbandoned(context.Background()))
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("worker stopping"))
+	assert.False(t, activities.AttemptAbandoned(ctx), "a cancel that does not come from the server")
+	ctx, cancel = context.WithCancelCause(context.Background())
+	cancel(temporal.NewCanceledError())
+	assert.True(t, activities.AttemptAbandoned(ctx), "the server asked to cancel the activity")
+	ctx, cancel = context.WithCancelCause(context.Background())
+	cancel(serviceerror.NewNotFound("workflow execution already completed"))
+	assert.True(t, activities.AttemptAbandoned(ctx), "the workflow closed")
+	ctx, cancel = context.WithCancelCause(context.Background())
+	cancel(serviceerror.NewNotFound("invalid activityID or activity already timed out or invoking workflow is completed"))
+	assert.False(t, activities.AttemptAbandoned(ctx), "this attempt timed out; a retry may go on")
 }

@@ -360,8 +360,10 @@ func srcPos(r hcl.Range) SrcPos {
 }
 
 // credentialKey reports whether an input name holds a credential: its last
-// dotted segment, lower-cased without '_' and '-', is a known credential
-// word. Whole segments only, so "task" is not "sk".
+// dotted segment, lower-cased without '_' and '-', is a short credential
+// word, or ends with a longer one ("user_password", "X-Api-Key",
+// "client_secret"). Short words match whole segments only, so "task" is
+// not "sk".
 func credentialKey(key string) bool {
 	seg := key
 	if i := strings.LastIndex(key, "."); i >= 0 {
@@ -369,9 +371,14 @@ func credentialKey(key string) bool {
 	}
 	seg = keyNormalizer.Replace(strings.ToLower(seg))
 	switch seg {
-	case "password", "passwd", "pwd", "secret", "secretkey", "sk", "securitykey", "securitytoken",
-		"token", "authtoken", "xauthtoken", "authorization", "apikey", "privatekey", "accesskeysecret", "secretaccesskey":
+	case "pwd", "sk", "token", "authorization":
 		return true
+	}
+	for _, w := range []string{"password", "passwd", "secret", "secretkey", "securitykey", "securitytoken",
+		"authtoken", "accesstoken", "refreshtoken", "apikey", "privatekey"} {
+		if strings.HasSuffix(seg, w) {
+			return true
+		}
 	}
 	return false
 }

@@ -14,7 +14,8 @@ import (
 )
 
 // FuzzLoad loads arbitrary bytes as a spec and compiles the result. The
-// seeds are the specs in testdata and the example pipelines. It checks that nothing panics, that
+// seeds are the specs in testdata, the malformed ones in testdata/bad and
+// the example pipelines. It checks that nothing panics, that
 // Load always returns a pipeline (its doc promises one even with errors),
 // that every diagnostic with a subject points at a line of the file, and
 // that a plan compiled without errors survives the JSON round trip a
@@ -27,6 +28,14 @@ func FuzzLoad(f *testing.F) {
 	if len(seeds) == 0 {
 		f.Fatal("no seed specs in testdata")
 	}
+	bad, err := filepath.Glob(filepath.Join("testdata", "bad", "*.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if len(bad) == 0 {
+		f.Fatal("no malformed specs in testdata/bad")
+	}
+	seeds = append(seeds, bad...)
 	examples, err := filepath.Glob(filepath.Join("..", "examples", "pipelines", "*.yaml"))
 	if err != nil {
 		f.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"regexp"
@@ -37,18 +38,10 @@ func LoadFile(path string) (*Pipeline, hcl.Diagnostics) {
 func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
 	l := &loader{file: filename, src: src, lineStarts: lineStarts(src), aliasBudget: maxAliasValues(src)}
 	p := &Pipeline{Source: src, Filename: filename}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		// yaml.v3 reports where only in the message: "yaml: line 3: ...".
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		pos := hcl.Pos{Line: 1, Column: 1}
-		var line int
-		if _, err := fmt.Sscanf(msg, "line %d:", &line); err == nil && line >= 1 {
-			pos.Line = min(line, len(l.lineStarts))
-			msg = strings.TrimSpace(msg[strings.IndexByte(msg, ':')+1:])
-		}
-		pos.Byte = l.offset(pos)
-		l.errorf(hcl.Range{Filename: filename, Start: pos, End: pos}, "Invalid YAML", "%s", msg)
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+		l.yamlError(err)
 		return p, l.diags
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
@@ -56,10 +49,86 @@ func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
 			"Empty spec", "A spec is a YAML mapping with at least `name` and `steps`.")
 		return p, l.diags
 	}
+	// A second document would be ignored: refuse it rather than run
+	// half of what the file says. An empty one (a trailing `---`) is
+	// harmless.
+	for {
+		var more yaml.Node
+		err := dec.Decode(&more)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			l.yamlError(err)
+			return p, l.diags
+		}
+		if len(more.Content) == 1 && more.Content[0].Kind == yaml.ScalarNode && more.Content[0].Tag == "!!null" && more.Content[0].Value == "" {
+			continue
+		}
+		l.errorf(l.rng(&more), "More than one document",
+			"This `---` starts a second YAML document; a spec file holds one pipeline, and pipectl would ignore the rest. Put each pipeline in a file of its own.")
+		return p, l.diags
+	}
 	indexPaths(&doc, "", &p.paths)
 	sortPaths(p.paths)
 	l.pipeline(p, doc.Content[0])
 	return p, l.diags
+}
+
+// yamlError reports a YAML syntax error. yaml.v3 gives the line, if any,
+// only in its message ("yaml: line 3: ..."), and none for bytes it cannot
+// read or an alias to an unknown anchor: those are found in the source.
+func (l *loader) yamlError(err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	pos := hcl.Pos{Line: 1, Column: 1}
+	var line int
+	if _, err := fmt.Sscanf(msg, "line %d:", &line); err == nil && line >= 1 {
+		pos.Line = min(line, len(l.lineStarts))
+		msg = strings.TrimSpace(msg[strings.IndexByte(msg, ':')+1:])
+	} else if off := l.unpositioned(msg); off >= 0 {
+		pos = l.posAt(off)
+	}
+	pos.Byte = l.offset(pos)
+	l.errorf(hcl.Range{Filename: l.file, Start: pos, End: pos}, "Invalid YAML", "%s", msg)
+}
+
+var unknownAnchorRE = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+
+// unpositioned returns the offset of what a YAML error without a line is
+// about, or -1: the first character YAML does not accept (invalid UTF-8,
+// a control character), or the first alias to the unknown anchor.
+func (l *loader) unpositioned(msg string) int {
+	if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil {
+		re := regexp.MustCompile(`(?:^|[\s\[{,])(\*` + regexp.QuoteMeta(m[1]) + `)(?:$|[\s,\]}])`)
+		if loc := re.FindSubmatchIndex(l.src); loc != nil {
+			return loc[2]
+		}
+		return -1
+	}
+	if !strings.Contains(msg, "UTF-8") && !strings.Contains(msg, "Unicode") && !strings.Contains(msg, "control characters") {
+		return -1
+	}
+	for off := 0; off < len(l.src); {
+		r, size := utf8.DecodeRune(l.src[off:])
+		if r == utf8.RuneError && size <= 1 || !yamlChar(r) {
+			return off
+		}
+		off += size
+	}
+	return -1
+}
+
+// yamlChar reports whether YAML accepts r in a stream (YAML 1.2, 5.1).
+func yamlChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0x7E || r == 0x85 ||
+		r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+}
+
+// posAt is the line and column (in runes) of byte offset off.
+func (l *loader) posAt(off int) hcl.Pos {
+	line := sort.Search(len(l.lineStarts), func(i int) bool { return l.lineStarts[i] > off })
+	col := utf8.RuneCount(l.src[l.lineStarts[line-1]:off]) + 1
+	return hcl.Pos{Line: line, Column: col, Byte: off}
 }
 
 // Hash is the content hash that identifies a spec version in runs and

@@ -378,7 +378,40 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "invalid YAML: unknown alias",
 			src:  "name: *p\n",
-			want: []wantDiag{{"1:1-1:1", "Invalid YAML", "unknown anchor 'p' referenced"}},
+			want: []wantDiag{{"1:7-1:7", "Invalid YAML", "unknown anchor 'p' referenced"}},
+		},
+		// yaml.v3 gives no line for these; the loader finds the place.
+		{
+			name: "invalid YAML: unknown alias on a later line, its name also in a string",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with: {sql: \"select *k\", queue: *k}\n",
+			want: []wantDiag{{"5:37-5:37", "Invalid YAML", "unknown anchor 'k' referenced"}},
+		},
+		{
+			name: "invalid YAML: a control character",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with: {sql: \"sel\x00ect\"}\n",
+			want: []wantDiag{{"5:21-5:21", "Invalid YAML", "control characters are not allowed"}},
+		},
+		{
+			name: "invalid YAML: invalid UTF-8 after a multi-byte character",
+			src:  "name: p\ndescription: \"café \xff\"\nsteps: []\n",
+			want: []wantDiag{{"2:20-2:20", "Invalid YAML", "invalid leading UTF-8 octet"}},
+		},
+
+		// More than one document.
+		{
+			name: "a second document",
+			src:  "name: p\nsteps:\n  - {id: a, kind: dli.sql}\n---\nname: q\n",
+			want: []wantDiag{{"4:1-4:2", "More than one document",
+				"This `---` starts a second YAML document; a spec file holds one pipeline, and pipectl would ignore the rest. Put each pipeline in a file of its own."}},
+		},
+		{
+			name: "a trailing document marker is fine",
+			src:  "---\nname: p\nsteps:\n  - {id: a, kind: dli.sql}\n---\n",
+		},
+		{
+			name: "invalid YAML in a second document",
+			src:  "name: p\nsteps:\n  - {id: a, kind: dli.sql}\n---\nname: [\n",
+			want: []wantDiag{{"5:1-5:1", "Invalid YAML", "did not find expected node content"}},
 		},
 
 		// Empty and non-mapping documents.

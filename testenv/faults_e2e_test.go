@@ -320,8 +320,9 @@ type workerProcess struct {
 
 // startWorkerProcess runs the worker binary against the stack's Temporal
 // server and emulator, configured as an operator would: TEMPORAL_* and
-// PIPECTL_* variables, logging in as the emulator's dev IAM user.
-func startWorkerProcess(t *testing.T, bin string, st *testenv.Stack, name string) *workerProcess {
+// PIPECTL_* variables, logging in as the emulator's dev IAM user. extra
+// variables (NAME=VALUE) are added last, so they override those.
+func startWorkerProcess(t *testing.T, bin string, st *testenv.Stack, name string, extra ...string) *workerProcess {
 	t.Helper()
 	dir := t.TempDir()
 	var env []string
@@ -343,6 +344,7 @@ func startWorkerProcess(t *testing.T, bin string, st *testenv.Stack, name string
 	for svc, u := range st.Endpoints {
 		env = append(env, engine.EnvEndpointPrefix+strings.ToUpper(svc)+"="+u)
 	}
+	env = append(env, extra...)
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -400,7 +402,7 @@ func (p *workerProcess) kill(t *testing.T) {
 // one is being submitted, and starts another: the run completes with
 // exactly one job per step. The calls the killed worker had in flight are
 // lost with it; Temporal runs them again once their start-to-close
-// timeout (a minute) has passed, which is most of this test's time.
+// timeout (30 s) has passed, which is most of this test's time.
 func TestFaultWorkerKilled(t *testing.T) {
 	began := time.Now()
 	bin := workerBinary(t)

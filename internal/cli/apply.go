@@ -36,7 +36,8 @@ func newApplyCmd(stdio IO, dial func(context.Context) (client.Client, error)) *c
 	cmd := &cobra.Command{
 		Use:   "apply FILE...",
 		Short: "Deploy a scheduled pipeline, or run one",
-		Long: `Compiles the spec. A spec with a schedule becomes (or updates) the Temporal
+		Long: `Compiles the specs, all of them before applying any: if one is invalid, its
+problems are shown and nothing is applied. A spec with a schedule becomes (or updates) the Temporal
 Schedule named pipectl-<pipeline>, carrying the compiled plan; applying the
 same spec again changes nothing and says so. Runs already started keep the
 plan they started with. A spec without a schedule starts one run.
@@ -58,14 +59,28 @@ never touched). Give every spec you deploy in one apply to use it.`,
 			if len(args) > 1 && (opts.Wait || opts.ID != "") {
 				return fmt.Errorf("--wait and --id apply to one spec; give one file")
 			}
-			var names []string
+			// Compile every spec before contacting anything: one run
+			// reports every invalid one, and applies none of the others.
+			plans := make([]*planner.Plan, 0, len(args))
+			bad := false
 			for _, f := range args {
-				opts.File = f
-				name, err := runApplyOne(cmd.Context(), opts)
+				plan, err := compileFile(stdio, f, opts.Compile)
 				if err != nil {
+					bad = true
+					continue
+				}
+				plans = append(plans, plan)
+			}
+			if bad {
+				return &SilentError{Code: ExitError}
+			}
+			var names []string
+			for i, plan := range plans {
+				opts.File = args[i]
+				if err := applyPlan(cmd.Context(), opts, plan); err != nil {
 					return err
 				}
-				names = append(names, name)
+				names = append(names, plan.Pipeline)
 			}
 			if prune {
 				return runPrune(cmd.Context(), opts, names)
@@ -81,8 +96,11 @@ never touched). Give every spec you deploy in one apply to use it.`,
 }
 
 func runApply(ctx context.Context, opts *applyOptions) error {
-	_, err := runApplyOne(ctx, opts)
-	return err
+	plan, err := compileFile(opts.IO, opts.File, opts.Compile)
+	if err != nil {
+		return err
+	}
+	return applyPlan(ctx, opts, plan)
 }
 
 // runPrune deletes pipectl-owned schedules of pipelines not in keep: the
@@ -101,15 +119,6 @@ func runPrune(ctx context.Context, opts *applyOptions, keep []string) error {
 		}
 		return nil
 	})
-}
-
-// runApplyOne applies one spec and returns its pipeline's name.
-func runApplyOne(ctx context.Context, opts *applyOptions) (string, error) {
-	plan, err := compileFile(opts.IO, opts.File, opts.Compile)
-	if err != nil {
-		return "", err
-	}
-	return plan.Pipeline, applyPlan(ctx, opts, plan)
 }
 
 func applyPlan(ctx context.Context, opts *applyOptions, plan *planner.Plan) error {

@@ -394,6 +394,7 @@ func writeDiagnostics(w io.Writer, first string, specs map[string]*spec.Pipeline
 		return a.Start.Column < b.Start.Column
 	})
 	errs := 0
+	lines := map[string][][]byte{}
 	for _, d := range sorted {
 		sev := "error"
 		if d.Severity == hcl.DiagWarning {
@@ -405,9 +406,12 @@ func writeDiagnostics(w io.Writer, first string, specs map[string]*spec.Pipeline
 			fmt.Fprintf(w, "%s: %s\n", sev, d.Summary)
 		} else {
 			p := specs[d.Subject.Filename]
-			var src []byte
-			if p != nil {
-				src = p.Source
+			src, ok := lines[d.Subject.Filename]
+			if !ok && p != nil {
+				// Split once per file: a spec may have thousands of
+				// problems.
+				src = bytes.Split(p.Source, []byte("\n"))
+				lines[d.Subject.Filename] = src
 			}
 			path := ""
 			if p != nil {
@@ -428,25 +432,53 @@ func writeDiagnostics(w io.Writer, first string, specs map[string]*spec.Pipeline
 	}
 }
 
-func writeSnippet(w io.Writer, src []byte, r *hcl.Range) {
-	lines := bytes.Split(src, []byte("\n"))
+// snippetWidth bounds the source line shown under a diagnostic, in
+// characters: a spec written on one long line (JSON is YAML) must not be
+// printed whole for each of its mistakes.
+const snippetWidth = 160
+
+// writeSnippet prints the line r starts on, of the source's lines, or
+// the snippetWidth characters of it around r, with r underlined.
+// Characters a terminal would act on are shown as U+FFFD.
+func writeSnippet(w io.Writer, lines [][]byte, r *hcl.Range) {
 	if r.Start.Line < 1 || r.Start.Line > len(lines) {
 		return
 	}
-	line := string(lines[r.Start.Line-1])
-	num := fmt.Sprint(r.Start.Line)
-	fmt.Fprintf(w, "  %s | %s\n", num, line)
+	runes := []rune(strings.TrimSuffix(string(lines[r.Start.Line-1]), "\r"))
+	start := min(max(r.Start.Column-1, 0), len(runes))
+	from, to := 0, len(runes)
+	if len(runes) > snippetWidth {
+		from = max(0, min(start-snippetWidth/2, len(runes)-snippetWidth))
+		to = from + snippetWidth
+	}
+	shown := make([]rune, 0, to-from+2)
+	indent := make([]rune, 0, start-from+1)
+	if from > 0 {
+		shown = append(shown, '…')
+		indent = append(indent, ' ')
+	}
+	for i, c := range runes[from:to] {
+		if c != '\t' && (c < 0x20 || c >= 0x7f && c < 0xa0) {
+			c = '\uFFFD'
+		}
+		shown = append(shown, c)
+		if from+i < start {
+			if c == '\t' {
+				indent = append(indent, '\t')
+			} else {
+				indent = append(indent, ' ')
+			}
+		}
+	}
+	if to < len(runes) {
+		shown = append(shown, '…')
+	}
 	width := 1
 	if r.End.Line == r.Start.Line && r.End.Column > r.Start.Column {
-		width = r.End.Column - r.Start.Column
+		width = min(r.End.Column-r.Start.Column, max(to-start, 1))
 	}
+	num := fmt.Sprint(r.Start.Line)
 	pad := strings.Repeat(" ", len(num))
-	runes := []rune(line)
-	indent := strings.Map(func(c rune) rune {
-		if c == '\t' {
-			return '\t'
-		}
-		return ' '
-	}, string(runes[:min(max(r.Start.Column-1, 0), len(runes))]))
-	fmt.Fprintf(w, "  %s | %s%s\n", pad, indent, strings.Repeat("^", width))
+	fmt.Fprintf(w, "  %s | %s\n", num, string(shown))
+	fmt.Fprintf(w, "  %s | %s%s\n", pad, string(indent), strings.Repeat("^", width))
 }

@@ -73,7 +73,7 @@ func NewWorker(c client.Client, cfg Config, opts worker.Options) (*Workers, erro
 			w = worker.New(c, queue, o)
 			ws.Services[queue] = w
 		}
-		w.RegisterActivityWithOptions(activities.Runner{Submit: k.submit, Wait: k.wait}.Run, activity.RegisterOptions{Name: activities.RunName(k.kind)})
+		w.RegisterActivityWithOptions(activities.Runner{Submit: k.submit, Wait: k.wait, Cancel: k.cancel}.Run, activity.RegisterOptions{Name: activities.RunName(k.kind)})
 		w.RegisterActivityWithOptions(k.cancel, activity.RegisterOptions{Name: activities.CancelName(k.kind)})
 	}
 	return ws, nil
