@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/pipectl/pipectl/planner"
 )
 
 // A run's history is bounded: Temporal fails a workflow whose history
@@ -298,5 +300,19 @@ func (r *run) resume(c *Continuation) error {
 	r.runs = c.Runs
 	r.failed = c.Failed
 	r.aborting = c.Aborting
+	return nil
+}
+
+// CheckPlanSize reports a plan too big to start a run with: Temporal
+// refuses a workflow input over its payload limit (2 MB by default) with
+// a bare gRPC error, and a plan near it leaves no room to continue as new.
+func CheckPlanSize(plan *planner.Plan) error {
+	b, err := json.Marshal(plan)
+	if err != nil {
+		return fmt.Errorf("encode plan: %w", err)
+	}
+	if len(b) > maxPayloadBytes {
+		return fmt.Errorf("the compiled plan of pipeline %s is %d KiB, over the %d KiB a run's input may hold (Temporal's payload limit): split the pipeline into sub-pipelines (kind: pipeline), or move long lists into for_each over a parameter", plan.Pipeline, len(b)>>10, maxPayloadBytes>>10)
+	}
 	return nil
 }

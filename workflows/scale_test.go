@@ -599,3 +599,16 @@ func TestCancelWhileDrainingEndsTheRun(t *testing.T) {
 		t.Errorf("cancelled %v, want [b]", f.cancelled)
 	}
 }
+
+func TestCheckPlanSize(t *testing.T) {
+	small := planOf(step("a"))
+	if err := CheckPlanSize(&small); err != nil {
+		t.Errorf("a one-step plan: %v", err)
+	}
+	big := planOf(step("a"))
+	big.Steps[0].With = json.RawMessage(`{"sql":"` + strings.Repeat("x", 2<<20) + `"}`)
+	err := CheckPlanSize(&big)
+	if err == nil || !strings.Contains(err.Error(), "over the 1900 KiB") || !strings.Contains(err.Error(), "sub-pipelines") {
+		t.Errorf("a 2 MiB plan: %v, want an error saying it is too big and what to do", err)
+	}
+}

@@ -173,6 +173,9 @@ func applyPlan(ctx context.Context, opts *applyOptions, plan *planner.Plan) erro
 
 // startRun starts plan as a new workflow run.
 func startRun(ctx context.Context, c client.Client, plan *planner.Plan, id, trigger string) (client.WorkflowRun, error) {
+	if err := workflows.CheckPlanSize(plan); err != nil {
+		return nil, err
+	}
 	if id == "" {
 		id = plan.Pipeline + "-" + randomSuffix()
 	}

@@ -161,6 +161,9 @@ func Apply(ctx context.Context, c client.Client, plan *planner.Plan) (*Result, e
 	if plan.Schedule == nil {
 		return nil, errors.New("the pipeline has no schedule")
 	}
+	if err := workflows.CheckPlanSize(plan); err != nil {
+		return nil, err
+	}
 	cur, err := Get(ctx, c, plan.Pipeline)
 	if err != nil {
 		return nil, err
