@@ -2,6 +2,10 @@
 
 GO       ?= go
 BIN      := bin
+# What `pipectl version` reports when Go records no VCS information.
+COMMIT   := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+VERSION  := $(shell git describe --tags --always 2>/dev/null)
+LDFLAGS  := -X github.com/pipectl/pipectl/internal/cli.buildCommit=$(COMMIT) -X github.com/pipectl/pipectl/internal/cli.buildVersion=$(VERSION)
 PKGS     := ./...
 # Extra flags for `pipectl dev` in `make demo`, e.g. DEMO_FLAGS="--port 0 --ui-port -1"
 DEMO_FLAGS ?=
@@ -11,18 +15,18 @@ DEMO_FLAGS ?=
 all: build
 
 build:
-	$(GO) build -o $(BIN)/pipectl ./cmd/pipectl
-	$(GO) build -o $(BIN)/worker ./cmd/worker
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pipectl ./cmd/pipectl
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/worker ./cmd/worker
 
 # Starts Temporal + Web UI + emulator + worker in one process, runs the demo
 # pipeline to completion with a live step table, and stops.
 demo:
-	$(GO) build -o $(BIN)/pipectl ./cmd/pipectl
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pipectl ./cmd/pipectl
 	$(BIN)/pipectl dev --run examples/pipelines/demo.yaml $(DEMO_FLAGS)
 
 # Runs the dev stack until Ctrl-C; apply specs against it from another shell.
 dev:
-	$(GO) build -o $(BIN)/pipectl ./cmd/pipectl
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/pipectl ./cmd/pipectl
 	$(BIN)/pipectl dev $(DEMO_FLAGS)
 
 # The fuzz run is short: it guards against regressions on the committed

@@ -84,8 +84,8 @@ func parse(r io.Reader) (output, error) {
 // about says what each group measures; groups not listed get no text.
 var about = map[string]string{
 	"BenchmarkOverhead": "Per-step overhead. The same compiled plan of `dli.sql` steps runs on pipectl's workflow " +
-		"and on `bench.Baseline`, a hand-written Temporal workflow that calls the same registered submit and wait " +
-		"activities, on the same worker and task queue, in the same dependency order, with the same retry, poll and " +
+		"and on `bench.Baseline`, a hand-written Temporal workflow that calls the same registered run activity " +
+		"(submit, then poll), on the same worker and service task queue, in the same dependency order, with the same retry, poll and " +
 		"timeout options (but none of pipectl's features). Jobs take 50ms and are polled every 20ms doubling to " +
 		"200ms; in the `-instant` cases they have ended by their first status call, so only orchestration takes " +
 		"time. Each case runs both (3 pairs of runs, 1 for chain-200), alternating which goes first. Wall time is from ExecuteWorkflow to the " +
@@ -98,9 +98,9 @@ var about = map[string]string{
 		"(2s doubling to 30s). The 10-minute jobs run 120× faster with the poll intervals scaled alike, so each " +
 		"gets the couple of dozen status calls a real 10-minute job gets (`status-calls/job`). `events/step` is " +
 		"the whole history of a 3-step chain divided by 3; `marginal-events/step` is what one more step adds, " +
-		"(E(3) − E(1)) / 2. Goal: ≤ 8 per step, the same for both durations. A step is a submit and a wait " +
-		"activity, each scheduled, started and completed (3 events), each followed by a workflow task " +
-		"(scheduled, started, completed); polls are retries of the wait and add none.",
+		"(E(3) − E(1)) / 2. Goal: ≤ 8 per step, the same for both durations. A step is one run activity " +
+		"(scheduled, started, completed: 3 events) followed by a workflow task (scheduled, started, completed); " +
+		"polls are retries of the run activity and add none.",
 	"BenchmarkPolling": "Status calls per job and detection lag with the default polling (2s doubling to 30s). " +
 		"Lag is from the job's end (emulator clock) to the submission of the step after it. 10s jobs run in real " +
 		"time; 1m and 10m jobs run 6× and 30× faster with poll intervals scaled alike. 4 job pairs per run. " +

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -257,14 +258,22 @@ processes its own period. Times are RFC 3339.`,
 	return cmd
 }
 
+// buildVersion and buildCommit are set by the Makefile's -ldflags -X for
+// builds where Go records no VCS information (GOFLAGS=-buildvcs=false,
+// a source tarball); the build info's own values win when present.
+var (
+	buildVersion = ""
+	buildCommit  = ""
+)
+
 func newVersionCmd(stdio IO) *cobra.Command {
 	return &cobra.Command{
 		Use: "version", Short: "Print pipectl's version and what it was built with", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			version, commit, sdk := "(devel)", "unknown", "unknown"
+			version, commit, sdk := cmp.Or(buildVersion, "(devel)"), cmp.Or(buildCommit, "unknown"), "unknown"
 			if bi, ok := debug.ReadBuildInfo(); ok {
-				if bi.Main.Version != "" {
-					version = bi.Main.Version
+				if v := bi.Main.Version; v != "" && v != "(devel)" {
+					version = v
 				}
 				for _, s := range bi.Settings {
 					if s.Key == "vcs.revision" {
