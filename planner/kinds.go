@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -30,6 +31,8 @@ const (
 	TypeDuration
 	// TypeTime is an RFC 3339 time.
 	TypeTime
+	// TypeURL is an absolute http or https URL.
+	TypeURL
 )
 
 func (t InputType) String() string {
@@ -50,6 +53,8 @@ func (t InputType) String() string {
 		return "a duration such as \"90s\""
 	case TypeTime:
 		return "an RFC 3339 time"
+	case TypeURL:
+		return "an http or https URL"
 	}
 	return "a string"
 }
@@ -237,7 +242,7 @@ func Kinds() []Kind {
 			Name: "http",
 			Doc:  "Calls a REST API (DataArts' RESTAPI node), optionally AK/SK-signed.",
 			Inputs: []Input{
-				{Name: "url", Type: TypeString, Required: true, Doc: "the URL"},
+				{Name: "url", Type: TypeURL, Required: true, Doc: "the URL (http or https)"},
 				{Name: "method", Type: TypeString, Enum: []string{"GET", "POST", "PUT", "PATCH", "DELETE"}, Doc: "HTTP method (default GET)"},
 				{Name: "headers", Type: TypeStringMap, Doc: "request headers; credentials as ${secret.NAME}"},
 				{Name: "body", Type: TypeString, Doc: "request body"},
@@ -358,6 +363,14 @@ func (in Input) convert(v any) (any, error) {
 		if s, ok := v.(string); ok {
 			if _, err := time.Parse(time.RFC3339, s); err != nil {
 				return nil, fmt.Errorf("%q is not an RFC 3339 time such as 2026-03-01T02:00:00+08:00", s)
+			}
+			return s, nil
+		}
+	case TypeURL:
+		if s, ok := v.(string); ok {
+			u, err := url.Parse(s)
+			if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+				return nil, fmt.Errorf("%q is not an http or https URL such as https://api.example.com/v1/items", s)
 			}
 			return s, nil
 		}

@@ -499,6 +499,8 @@ func inputSchema(in Input) object {
 		typ = obj("type", "string", "pattern", durationInputPattern)
 	case TypeTime:
 		typ = obj("type", "string", "format", "date-time", "pattern", timePattern)
+	case TypeURL:
+		typ = obj("type", "string", "format", "uri", "pattern", "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]")
 	default:
 		// A type the schema does not know: anything, rather than reject
 		// what the planner may accept.
