@@ -669,6 +669,7 @@ func (l *loader) mapping(n *yaml.Node, what string, required map[string]bool, al
 	sort.Strings(missing)
 	for _, k := range missing {
 		l.errorf(l.rng(n), "Missing field", "This %s has no %q; it is required.", what, k)
+		l.diags[len(l.diags)-1].Extra = OnMapping{}
 	}
 	return out
 }

@@ -25,9 +25,8 @@ func indexPaths(n *yaml.Node, path string, out *[]pathAt) {
 		}
 		return
 	}
-	if path != "" {
-		*out = append(*out, pathAt{n.Line, n.Column, path})
-	}
+	// The root too, with the empty path, for MappingPathAt.
+	*out = append(*out, pathAt{n.Line, n.Column, path})
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -67,6 +66,25 @@ func (p *Pipeline) PathAt(pos hcl.Pos) string {
 	}
 	return ""
 }
+
+// MappingPathAt returns the path of the mapping or sequence that starts
+// at pos, rather than of its first key, which starts there too: where a
+// diagnostic is about the whole mapping (a field missing from it). The
+// pipeline's own mapping has the empty path.
+func (p *Pipeline) MappingPathAt(pos hcl.Pos) string {
+	i := sort.Search(len(p.paths), func(i int) bool {
+		e := p.paths[i]
+		return e.line > pos.Line || (e.line == pos.Line && e.col >= pos.Column)
+	})
+	if i < len(p.paths) && p.paths[i].line == pos.Line && p.paths[i].col == pos.Column {
+		return p.paths[i].path // the outermost: parents come first
+	}
+	return p.PathAt(pos)
+}
+
+// OnMapping marks a diagnostic (hcl.Diagnostic.Extra) whose subject is a
+// whole mapping, so that its path is the mapping's (MappingPathAt).
+type OnMapping struct{}
 
 func sortPaths(paths []pathAt) {
 	// Stable: at equal positions the later (deeper) entry wins, because

@@ -415,7 +415,11 @@ func writeDiagnostics(w io.Writer, first string, specs map[string]*spec.Pipeline
 			}
 			path := ""
 			if p != nil {
-				if yp := p.PathAt(d.Subject.Start); yp != "" {
+				yp := p.PathAt(d.Subject.Start)
+				if _, ok := d.Extra.(spec.OnMapping); ok {
+					yp = p.MappingPathAt(d.Subject.Start)
+				}
+				if yp != "" {
 					path = yp + ": "
 				}
 			}
