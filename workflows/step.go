@@ -91,23 +91,33 @@ func (r *run) runStep(ctx workflow.Context, step planner.Step, st *StepStatus) (
 // bound). first is the 1-based index of items[0] in the step's list. The
 // first failure cancels the elements still running.
 func (r *run) runItems(ctx workflow.Context, step planner.Step, st *StepStatus, items []cty.Value, first, prior, limit int) ([]*activities.Result, error) {
+	return fanOut(ctx, len(items), limit, func(ctx workflow.Context, n int) (*activities.Result, error) {
+		return r.runJob(ctx, step, st, items[n], first+n, prior)
+	}, func() { st.ItemsDone++ })
+}
+
+// fanOut runs work for elements 0 to n-1 in order, at most limit at once
+// (0: no bound), calling succeeded as each one succeeds, and returns
+// their results in element order. The first failure cancels the elements
+// still running and starts no more; it is returned once they have ended.
+func fanOut[T any](ctx workflow.Context, n, limit int, work func(workflow.Context, int) (T, error), succeeded func()) ([]T, error) {
 	ctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	if limit <= 0 {
-		limit = len(items)
+		limit = n
 	}
-	results := make([]*activities.Result, len(items))
+	results := make([]T, n)
 	var firstErr error
 	done := workflow.NewChannel(ctx)
 	running, next := 0, 0
-	for next < len(items) || running > 0 {
-		for firstErr == nil && running < limit && next < len(items) {
-			n := next
+	for next < n || running > 0 {
+		for firstErr == nil && running < limit && next < n {
+			i := next
 			next++
 			running++
 			workflow.Go(ctx, func(ctx workflow.Context) {
-				res, err := r.runJob(ctx, step, st, items[n], first+n, prior)
-				results[n] = res
+				res, err := work(ctx, i)
+				results[i] = res
 				done.Send(ctx, err)
 			})
 		}
@@ -121,7 +131,7 @@ func (r *run) runItems(ctx workflow.Context, step planner.Step, st *StepStatus, 
 			firstErr = err
 			cancel()
 		} else if err == nil {
-			st.ItemsDone++
+			succeeded()
 		}
 	}
 	if firstErr != nil {
@@ -269,13 +279,7 @@ func (r *run) runOptions(ctx workflow.Context, step planner.Step, deadline time.
 		TaskQueue:              ServiceQueue(step.Kind),
 		StartToCloseTimeout:    callTimeout,
 		ScheduleToCloseTimeout: max(deadline.Sub(workflow.Now(ctx)), time.Second),
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Duration(step.Poll.Interval),
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Duration(step.Poll.MaxInterval),
-			MaximumAttempts:        maxPolls(step) + activities.TransientSubmitAttempts,
-			NonRetryableErrorTypes: append(activities.NonRetryable(), step.Retry.NonRetryable...),
-		},
+		RetryPolicy:            pollPolicy(step, maxPolls(step)+activities.TransientSubmitAttempts),
 	})
 }
 
@@ -300,14 +304,21 @@ func (r *run) waitOptions(ctx workflow.Context, step planner.Step, deadline time
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    callTimeout,
 		ScheduleToCloseTimeout: max(deadline.Sub(workflow.Now(ctx)), time.Second),
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Duration(step.Poll.Interval),
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Duration(step.Poll.MaxInterval),
-			MaximumAttempts:        maxPolls(step),
-			NonRetryableErrorTypes: append(activities.NonRetryable(), step.Retry.NonRetryable...),
-		},
+		RetryPolicy:            pollPolicy(step, maxPolls(step)),
 	})
+}
+
+// pollPolicy retries an activity at the step's poll intervals, doubling
+// to its cap (a running job's error sets the exact delay), at most
+// attempts times.
+func pollPolicy(step planner.Step, attempts int32) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Duration(step.Poll.Interval),
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Duration(step.Poll.MaxInterval),
+		MaximumAttempts:        attempts,
+		NonRetryableErrorTypes: append(activities.NonRetryable(), step.Retry.NonRetryable...),
+	}
 }
 
 // maxPolls bounds the polls; the step's timeout bounds them first. The

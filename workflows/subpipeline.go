@@ -94,48 +94,11 @@ func (r *run) runChildren(ctx workflow.Context, step planner.Step, st *StepStatu
 			activities.ErrRequestRejected, nil)
 	}
 	st.Items, st.ItemsDone = len(items), 0
-	ctx, cancel := workflow.WithCancel(ctx)
-	defer cancel()
-	limit := step.ForEach.MaxParallel
-	if limit <= 0 {
-		limit = len(items)
-	}
-	type childDone struct {
-		n       int
-		outputs map[string]any
-		err     error
-	}
-	results := make([]map[string]any, len(items))
-	var firstErr error
-	done := workflow.NewChannel(ctx)
-	running, next := 0, 0
-	for next < len(items) || running > 0 {
-		for firstErr == nil && running < limit && next < len(items) {
-			n := next
-			next++
-			running++
-			workflow.Go(ctx, func(ctx workflow.Context) {
-				out, err := r.runChild(ctx, step, st, items[n], n+1, prior, deadline)
-				done.Send(ctx, childDone{n: n, outputs: out, err: err})
-			})
-		}
-		if running == 0 {
-			break
-		}
-		var d childDone
-		done.Receive(ctx, &d)
-		running--
-		switch {
-		case d.err != nil && firstErr == nil:
-			firstErr = d.err
-			cancel()
-		case d.err == nil:
-			results[d.n] = d.outputs
-			st.ItemsDone++
-		}
-	}
-	if firstErr != nil {
-		return nil, firstErr
+	results, err := fanOut(ctx, len(items), step.ForEach.MaxParallel, func(ctx workflow.Context, n int) (map[string]any, error) {
+		return r.runChild(ctx, step, st, items[n], n+1, prior, deadline)
+	}, func() { st.ItemsDone++ })
+	if err != nil {
+		return nil, err
 	}
 	outputs := map[string]any{}
 	for n, out := range results {
