@@ -225,5 +225,10 @@ func reportRun(stdio IO, id string, st *workflows.Status, runErr error) error {
 		fmt.Fprintf(stdio.ErrOut, "run %s was cancelled\n", id)
 		return &SilentError{Code: ExitError}
 	}
+	if errors.Is(runErr, context.Canceled) {
+		// Ctrl-C stops the following, not the run.
+		fmt.Fprintf(stdio.ErrOut, "interrupted: stopped following run %s; it was not cancelled\n", id)
+		return &SilentError{Code: ExitError}
+	}
 	return fmt.Errorf("run %s: %w", id, runErr)
 }
