@@ -67,19 +67,18 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 	plan := &Plan{
 		Version:     PlanVersion,
 		Pipeline:    p.Name,
-		Description: p.Description,
-		Cloud:       p.Cloud,
 		MaxParallel: p.MaxParallel,
 		Source:      p.Filename,
 	}
 	plan.Params = c.params(p, opts.Params)
 	plan.Env = c.env(p, opts.LookupEnv)
+	plan.Description, plan.Cloud = c.planTemplates(plan)
 	plan.Schedule = c.schedule(p.Schedule)
 	if opts.parent != nil {
 		// A sub-pipeline runs when its parent's step does: a schedule
 		// of its own applies only when it is applied on its own.
 		plan.Schedule = nil
-		plan.Cloud = inheritCloud(p.Cloud, opts.parent.cloud)
+		plan.Cloud = inheritCloud(plan.Cloud, opts.parent.cloud)
 	}
 	ids := make([]string, 0, len(p.Steps))
 	index := map[string]int{}

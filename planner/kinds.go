@@ -16,7 +16,8 @@ import (
 type InputType int
 
 // Input types. A string holding a template (${...}) is accepted for any
-// type: its value is known only when the step runs.
+// type here: its value is known only when the step runs. The planner
+// checks the type it gives, as far as it is known when planning (fits).
 const (
 	TypeString InputType = iota
 	TypeStringList
@@ -312,8 +313,8 @@ func (k Kind) inputNames() []string {
 }
 
 // convert checks v against the input's type and returns its JSON form.
-// Strings with templates pass unchecked: they are evaluated when the step
-// runs.
+// Strings with templates pass: they are evaluated when the step runs, and
+// the type they give is checked apart (fits).
 func (in Input) convert(v any) (any, error) {
 	if s, ok := v.(string); ok && expr.HasTemplate(s) {
 		return s, nil

@@ -147,7 +147,7 @@ func pipelineSchema() object {
 		"$id", SchemaID,
 		"title", "pipectl pipeline",
 		"description", "A pipectl pipeline spec: a DAG of steps, each a job on a Huawei Cloud service, run as a Temporal workflow. "+
-			"Values in a step's `with` may be templates such as ${params.day}, evaluated when the step runs.",
+			"Values in a step's `with`, `if` and `for_each` may be templates such as ${params.day}, evaluated when the step runs; `description` and `cloud` may be templates over params and env, evaluated when planning.",
 		"type", "object",
 		"required", []string{"name", "steps"},
 		"additionalProperties", false,
@@ -158,7 +158,7 @@ func pipelineSchema() object {
 				"pattern", identPattern,
 			),
 			"description", obj(
-				"description", "What the pipeline does.",
+				"description", "What the pipeline does; may hold templates over params and env, evaluated when planning.",
 				"type", scalar,
 				"minLength", 1,
 			),
@@ -208,7 +208,7 @@ func pipelineSchema() object {
 				"pattern", positiveDurationPattern,
 			),
 			"template", obj(
-				"description", "A template, such as ${params.day}: its value is known only when the step runs.",
+				"description", "A template, such as ${params.day}: evaluated when the step runs, or when planning in description and cloud.",
 				"type", "string",
 				"pattern", templatePattern,
 			),
@@ -228,12 +228,11 @@ func cloudSchema() object {
 	for _, svc := range endpointServices() {
 		endpoints = endpoints.with(svc, obj(
 			"description", fmt.Sprintf("The %s endpoint, as https://host[:port].", svc),
-			"type", "string",
-			"pattern", endpointPattern,
+			"anyOf", []any{obj("type", "string", "pattern", endpointPattern), ref("template")},
 		))
 	}
 	return obj(
-		"description", "Where the pipeline's services are. Never credentials: those are the worker's.",
+		"description", "Where the pipeline's services are. Never credentials: those are the worker's. Values may be templates over params and env, evaluated when planning.",
 		"type", "object",
 		"additionalProperties", false,
 		"properties", obj(
@@ -542,7 +541,7 @@ func paramSchema() object {
 					"description", "The parameter's type (default: its default value's).",
 					"enum", spec.ParamTypes(),
 				),
-				"default", obj("description", "The value when none is given; without one, the parameter must be given with --param."),
+				"default", obj("description", "The value when none is given, without templates; without one, the parameter must be given with --param."),
 				"description", obj("description", "What the parameter is for.", "type", scalar, "minLength", 1),
 			),
 			"allOf", byType,

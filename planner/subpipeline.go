@@ -401,7 +401,8 @@ func ConvertParam(t spec.ParamType, v any) (any, error) {
 }
 
 // paramType is the cty type of a parameter type's values, for the
-// parameters a sub-pipeline gets when it runs.
+// parameters a sub-pipeline gets when it runs: what is known of a value
+// not known yet.
 func paramType(t spec.ParamType) cty.Type {
 	switch t {
 	case spec.ParamString:
@@ -410,6 +411,10 @@ func paramType(t spec.ParamType) cty.Type {
 		return cty.Number
 	case spec.ParamBool:
 		return cty.Bool
+	case spec.ParamList:
+		return cty.List(cty.DynamicPseudoType)
+	case spec.ParamMap:
+		return cty.Map(cty.DynamicPseudoType)
 	}
 	return cty.DynamicPseudoType
 }
@@ -426,21 +431,17 @@ func (c *compiler) subOutputs(sub *SubPipeline) cty.Value {
 
 // stepOutputs is what a compiled step's outputs look like when planning.
 func (c *compiler) stepOutputs(st Step) cty.Value {
-	if st.ForEach != nil {
-		return cty.DynamicVal // lists, one entry per element
-	}
-	if st.Pipeline != nil && st.Pipeline.Plan != nil {
+	if st.Pipeline != nil {
+		if st.ForEach != nil || st.Pipeline.Plan == nil {
+			return cty.DynamicVal // the outputs of each sub-pipeline run
+		}
 		return c.subOutputs(st.Pipeline)
 	}
 	kind, ok := c.kind(st.Kind)
 	if !ok {
 		return cty.DynamicVal
 	}
-	outs := map[string]cty.Value{}
-	for _, o := range kind.Outputs {
-		outs[o] = cty.UnknownVal(cty.String)
-	}
-	return objectOrEmpty(outs)
+	return kindOutputs(kind, st.ForEach != nil)
 }
 
 // subRef checks a read of a pipeline step's outputs, path being what

@@ -331,3 +331,41 @@ func TestSubPipelineStepMistakes(t *testing.T) {
 	})
 	wantSubDiags(t, got, "parent.yaml:5:15: Too many sub-pipelines")
 }
+
+// TestSubPipelinePlanTemplates checks a sub-pipeline's description and
+// cloud: evaluated over its own params, which the parent gives, and
+// refused where the parent gives one by a template, known only at the run.
+func TestSubPipelinePlanTemplates(t *testing.T) {
+	child := "name: child\ndescription: 'Loads ${params.table}'\nparams: {table: {type: string}, region: x}\ncloud: {region: '${params.region}'}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"
+	dir := writeSpecs(t, map[string]string{
+		"parent.yaml": pipelineStep("{spec: child.yaml, params: {table: orders, region: eu-west-0}}"),
+		"child.yaml":  child,
+	})
+	plan, diags := compileFile(t, filepath.Join(dir, "parent.yaml"))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	sub := plan.Steps[0].Pipeline.Plan
+	if sub.Description != "Loads orders" || sub.Cloud.Region != "eu-west-0" {
+		t.Errorf("sub-pipeline description %q, cloud %+v", sub.Description, sub.Cloud)
+	}
+	got := subDiags(t, map[string]string{
+		"parent.yaml": pipelineStep("{spec: child.yaml, params: {table: orders, region: \"${run.id}\"}}"),
+		"child.yaml":  child,
+	})
+	wantSubDiags(t, got,
+		"child.yaml:4:20: Not known when planning | description and cloud are evaluated when planning, but the parent step gives params.region by a template, whose value is known only when it runs. Give it literally in with.params, or set cloud in the parent spec.",
+		"parent.yaml:5:18: Invalid sub-pipeline")
+}
+
+// TestSubPipelineParamTypesWhenPlanning checks that a parameter a parent
+// gives by a template has its declared type when the child is planned.
+func TestSubPipelineParamTypesWhenPlanning(t *testing.T) {
+	got := subDiags(t, map[string]string{
+		"parent.yaml": pipelineStep("{spec: child.yaml, params: {tables: \"${split(\\\",\\\", run.id)}\"}}"),
+		"child.yaml":  "name: child\nparams: {tables: {type: list}}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: \"select ${params.tables}\"}}\n",
+	})
+	wantSubDiags(t, got,
+		`child.yaml:4:50: Invalid template interpolation value | This gives a list, which cannot be part of a string; join(",", …) makes one string of a list.`,
+		"parent.yaml:5:18: Invalid sub-pipeline")
+}

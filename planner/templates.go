@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 	"gopkg.in/yaml.v3"
 
 	"github.com/pipectl/pipectl/spec"
@@ -23,17 +22,10 @@ const (
 	inWith tplPlace = iota
 	inIf
 	inForEach
+	// inPlan is description and cloud: evaluated when planning, into
+	// the plan, so they see only what is known then.
+	inPlan
 )
-
-func (w tplPlace) String() string {
-	switch w {
-	case inIf:
-		return "`if`"
-	case inForEach:
-		return "`for_each`"
-	}
-	return "`with`"
-}
 
 // templates checks every template of step s, records where they are, and
 // adds the dependencies implied by reading other steps' outputs: a step
@@ -45,18 +37,30 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return s.With[keys[i]].Range.Start.Byte < s.With[keys[j]].Range.Start.Byte })
+	kind, _ := c.kind(s.Kind)
 	for _, k := range keys {
 		v := s.With[k]
 		if v.Node == nil {
 			continue
 		}
 		found := false
-		walkStrings(v.Node, func(n *yaml.Node) {
-			if !expr.HasTemplate(n.Value) {
+		want := shapeAny
+		// A pipeline step's params written as one template are refused
+		// by givenParams, and not again here.
+		if in, ok := kind.input(k); ok && !(kind.Name == "pipeline" && k == "params") {
+			want = inputShape(in)
+		}
+		walkTemplates(v.Node, want, within{}, func(n *yaml.Node, want shape, at within) {
+			found = true
+			val, ok := c.template(s, st, plan, n, inWith)
+			if !ok || fits(val, want) {
 				return
 			}
-			found = true
-			c.template(s, st, plan, n, inWith)
+			r := c.rng(n)
+			if n == v.Node {
+				r = v.Range
+			}
+			c.errorf(r, fmt.Sprintf("Invalid input %q", k), "%s: %s; this template gives %s.", kind.Name, want.expected(at), valueName(val))
 		})
 		if found {
 			if st.Templates == nil {
@@ -72,10 +76,15 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 				st.If = &Expr{Src: "${false}", SrcPos: srcPos(s.If.Range)}
 			}
 		case string:
-			if v, ok := c.template(s, st, plan, s.If.Node, inIf); ok && v.IsKnown() && !v.IsNull() {
-				if _, err := convert.Convert(v, cty.Bool); err != nil {
-					c.errorf(s.If.Range, "Condition is not a bool", "`if` must give true or false; this one gives %s.", v.Type().FriendlyName())
+			// The type decides, not the value: "true" from a parameter
+			// would pass where a step's output would not. Unlike a bool
+			// input, a condition takes no string.
+			if v, ok := c.template(s, st, plan, s.If.Node, inIf); ok && !isCondition(v) {
+				detail := fmt.Sprintf("An `if` condition must be a bool; this one gives %s.", valueName(v))
+				if v.Type() == cty.String {
+					detail += " Compare it to get one, as in ${steps.check.outputs.status == \"OK\"}."
 				}
+				c.errorf(s.If.Range, "Condition is not a bool", "%s", detail)
 			}
 			st.If = &Expr{Src: x, SrcPos: srcPos(s.If.Range)}
 		}
@@ -89,10 +98,8 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 			}
 			fe.Items = jsonValue(x).([]any)
 		case string:
-			if v, ok := c.template(s, st, plan, s.ForEach.Node, inForEach); ok && v.IsKnown() && !v.IsNull() {
-				if t := v.Type(); !t.IsListType() && !t.IsTupleType() && !t.IsSetType() {
-					c.errorf(s.ForEach.Range, "for_each is not a list", "`for_each` must give a list; this one gives %s.", t.FriendlyName())
-				}
+			if v, ok := c.template(s, st, plan, s.ForEach.Node, inForEach); ok && !fits(v, shapeList) {
+				c.errorf(s.ForEach.Range, "for_each is not a list", "`for_each` must give a list; this one gives %s.", valueName(v))
 			}
 			fe.Expr = &Expr{Src: x, SrcPos: srcPos(s.ForEach.Range)}
 		}
@@ -116,12 +123,13 @@ func (c *compiler) template(s *spec.Step, st *Step, plan *Plan, n *yaml.Node, wh
 	if !ok {
 		return cty.NilVal, false
 	}
-	v, diags := e.Value(c.planningContext(plan, s))
+	ctx := c.planningContext(plan, s)
+	v, diags := e.Value(ctx)
 	if diags.HasErrors() {
 		c.diags = append(c.diags, diags...)
 		return cty.NilVal, false
 	}
-	return v, true
+	return v, c.interpolations(e, ctx)
 }
 
 // ref checks one reference and records implied dependencies.
@@ -131,6 +139,14 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 			return ref.Path[i]
 		}
 		return ""
+	}
+	if where == inPlan {
+		switch ref.Root {
+		case expr.RootSteps, expr.RootRun, expr.RootItem:
+			c.errorf(ref.Range, "Not known when planning",
+				"description and cloud are evaluated when planning, before the run starts: they may read params and the env listed under `env`, not %s.", ref)
+			return false
+		}
 	}
 	switch ref.Root {
 	case expr.RootParams:
@@ -207,7 +223,7 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 		}
 	case expr.RootSecret:
 		if where != inWith {
-			c.errorf(ref.Range, "Secret outside with", "secret.%s can be used only in `with`: secrets are resolved by the worker when it calls the service, never in conditions or for_each.", name(0))
+			c.errorf(ref.Range, "Secret outside with", "secret.%s can be used only in `with`: secrets are resolved by the worker when it calls the service, never in conditions, for_each, description or cloud.", name(0))
 			return false
 		}
 		if name(0) == "" {
@@ -255,6 +271,38 @@ func (c *compiler) planningContext(plan *Plan, s *spec.Step) *hcl.EvalContext {
 
 // planningScope builds the variables of planningContext but item.
 func (c *compiler) planningScope(plan *Plan) map[string]cty.Value {
+	steps := map[string]cty.Value{}
+	for _, other := range c.p.Steps {
+		kind, ok := c.kind(other.Kind)
+		if !ok || other.ID == "" {
+			continue
+		}
+		var outs cty.Value
+		if other.Kind == "pipeline" {
+			outs = cty.DynamicVal
+			if sub := c.subs[other.ID]; sub != nil && other.ForEach == nil {
+				outs = c.subOutputs(sub)
+			}
+		} else {
+			outs = kindOutputs(kind, other.ForEach != nil)
+		}
+		steps[other.ID] = cty.ObjectVal(map[string]cty.Value{"outputs": outs})
+	}
+	run := map[string]cty.Value{}
+	for _, f := range expr.RunFields() {
+		run[f] = cty.UnknownVal(cty.String)
+	}
+	run["attempt"] = cty.UnknownVal(cty.Number)
+	vars := c.paramsAndEnv(plan)
+	vars[expr.RootSteps] = objectOrEmpty(steps)
+	vars[expr.RootRun] = cty.ObjectVal(run)
+	vars[expr.RootSecret] = cty.DynamicVal
+	return vars
+}
+
+// paramsAndEnv are the variables known before any step runs: what
+// description and cloud see.
+func (c *compiler) paramsAndEnv(plan *Plan) map[string]cty.Value {
 	params := map[string]cty.Value{}
 	for k, v := range plan.Params {
 		cv, err := expr.FromGo(v)
@@ -266,46 +314,34 @@ func (c *compiler) planningScope(plan *Plan) map[string]cty.Value {
 	for k, t := range c.runtime {
 		params[k] = cty.UnknownVal(paramType(t)) // given by the parent's run
 	}
-	steps := map[string]cty.Value{}
-	for _, other := range c.p.Steps {
-		kind, ok := c.kind(other.Kind)
-		if !ok || other.ID == "" {
-			continue
-		}
-		if other.Kind == "pipeline" {
-			outs := cty.DynamicVal
-			if sub := c.subs[other.ID]; sub != nil && other.ForEach == nil {
-				outs = c.subOutputs(sub)
-			}
-			steps[other.ID] = cty.ObjectVal(map[string]cty.Value{"outputs": outs})
-			continue
-		}
-		outs := map[string]cty.Value{}
-		for _, o := range kind.Outputs {
-			if other.ForEach != nil {
-				outs[o] = cty.DynamicVal // a list, one per item
-			} else {
-				outs[o] = cty.UnknownVal(cty.String)
-			}
-		}
-		steps[other.ID] = cty.ObjectVal(map[string]cty.Value{"outputs": objectOrEmpty(outs)})
-	}
-	run := map[string]cty.Value{}
-	for _, f := range expr.RunFields() {
-		run[f] = cty.UnknownVal(cty.String)
-	}
-	run["attempt"] = cty.UnknownVal(cty.Number)
 	env := map[string]cty.Value{}
+	for _, ref := range c.p.Env {
+		// One that is not set is reported as such; unknown here, so
+		// that the templates reading it are not reported as well.
+		env[ref.Name] = cty.UnknownVal(cty.String)
+	}
 	for k, v := range plan.Env {
 		env[k] = cty.StringVal(v)
 	}
 	return map[string]cty.Value{
 		expr.RootParams: objectOrEmpty(params),
-		expr.RootSteps:  objectOrEmpty(steps),
-		expr.RootRun:    cty.ObjectVal(run),
 		expr.RootEnv:    objectOrEmpty(env),
-		expr.RootSecret: cty.DynamicVal,
 	}
+}
+
+// kindOutputs is what a step's outputs look like when planning. Every
+// output is a string (the activities return text); a for_each step's are
+// lists of them, one entry per element.
+func kindOutputs(kind Kind, forEach bool) cty.Value {
+	outs := map[string]cty.Value{}
+	for _, o := range kind.Outputs {
+		if forEach {
+			outs[o] = cty.UnknownVal(cty.List(cty.String))
+		} else {
+			outs[o] = cty.UnknownVal(cty.String)
+		}
+	}
+	return objectOrEmpty(outs)
 }
 
 func objectOrEmpty(m map[string]cty.Value) cty.Value {
@@ -313,25 +349,6 @@ func objectOrEmpty(m map[string]cty.Value) cty.Value {
 		return cty.EmptyObjectVal
 	}
 	return cty.ObjectVal(m)
-}
-
-// walkStrings calls f for every string scalar under n.
-func walkStrings(n *yaml.Node, f func(*yaml.Node)) {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if n.Tag == "!!str" {
-			f(n)
-		}
-	case yaml.SequenceNode, yaml.MappingNode, yaml.DocumentNode:
-		for i, c := range n.Content {
-			if n.Kind == yaml.MappingNode && i%2 == 0 {
-				continue // keys are names, not templates
-			}
-			walkStrings(c, f)
-		}
-	case yaml.AliasNode:
-		walkStrings(n.Alias, f)
-	}
 }
 
 // templateStart is where a scalar's text begins: after the opening quote
@@ -440,5 +457,8 @@ func (c *compiler) literalCredentials(n *yaml.Node, key string, raw any) {
 func (c *compiler) rng(n *yaml.Node) hcl.Range {
 	r := rangeOfNode(c.p, n)
 	r.End.Column += len([]rune(n.Value))
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		r.End.Column += 2 // as the loader's ranges, the quotes too
+	}
 	return r
 }

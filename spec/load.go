@@ -18,6 +18,8 @@ import (
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"gopkg.in/yaml.v3"
+
+	"github.com/pipectl/pipectl/spec/expr"
 )
 
 // LoadFile reads and loads the spec at path.
@@ -155,7 +157,7 @@ var identRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 func (l *loader) pipeline(p *Pipeline, n *yaml.Node) {
 	fields := l.mapping(n, "pipeline", map[string]bool{"name": true, "steps": true},
 		"name", "description", "params", "env", "cloud", "defaults", "max_parallel", "schedule", "steps")
-	if v, ok := fields["name"]; ok {
+	if v, ok := fields["name"]; ok && !l.template(v, "`name`") {
 		p.Name, p.NameRange = l.str(v), l.rng(v)
 		if p.Name != "" && !identRE.MatchString(p.Name) {
 			l.errorf(l.rng(v), "Invalid pipeline name",
@@ -164,33 +166,37 @@ func (l *loader) pipeline(p *Pipeline, n *yaml.Node) {
 	}
 	if v, ok := fields["description"]; ok {
 		p.Description = l.str(v)
+		l.planTemplate(p, "description", v)
 	}
 	if v, ok := fields["params"]; ok {
 		p.Params = l.params(v)
 	}
 	if v, ok := fields["env"]; ok {
-		p.Env = l.refs(v)
+		p.Env = l.refs(v, "`env`")
 	}
 	if v, ok := fields["cloud"]; ok {
 		cf := l.mapping(v, "cloud", nil, "region", "project_id", "endpoints", "credentials")
 		if r, ok := cf["region"]; ok {
 			p.Cloud.Region = l.str(r)
+			l.planTemplate(p, "cloud.region", r)
 		}
 		if r, ok := cf["project_id"]; ok {
 			p.Cloud.ProjectID = l.str(r)
+			l.planTemplate(p, "cloud.project_id", r)
 		}
 		if r, ok := cf["credentials"]; ok {
 			p.Cloud.Credentials = l.str(r)
+			l.planTemplate(p, "cloud.credentials", r)
 		}
 		if r, ok := cf["endpoints"]; ok {
-			p.Cloud.Endpoints = l.endpoints(r)
+			p.Cloud.Endpoints = l.endpoints(p, r)
 		}
 	}
 	if v, ok := fields["defaults"]; ok {
 		df := l.mapping(v, "defaults", nil, "retry", "poll", "timeout", "on_failure")
 		l.stepOptions(&p.Defaults, df)
 	}
-	if v, ok := fields["max_parallel"]; ok {
+	if v, ok := fields["max_parallel"]; ok && !l.template(v, "`max_parallel`") {
 		p.MaxParallel = l.int(v, 1)
 	}
 	if v, ok := fields["schedule"]; ok {
@@ -206,7 +212,7 @@ func endpointServices() []string {
 	return []string{"iam", "cdm", "dis", "dli", "lakeformation", "dlf"}
 }
 
-func (l *loader) endpoints(n *yaml.Node) map[string]string {
+func (l *loader) endpoints(p *Pipeline, n *yaml.Node) map[string]string {
 	out := map[string]string{}
 	f := l.mapping(n, "endpoints", nil, endpointServices()...)
 	for _, svc := range endpointServices() {
@@ -215,12 +221,66 @@ func (l *loader) endpoints(n *yaml.Node) map[string]string {
 			continue
 		}
 		u := l.str(v)
-		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		if l.planTemplate(p, "cloud.endpoints."+svc, v) {
+			out[svc] = u
+			continue // checked once evaluated
+		}
+		if !EndpointURL(u) {
 			l.errorf(l.rng(v), "Invalid endpoint", "%q is not a URL; write it as https://host[:port].", u)
 		}
 		out[svc] = u
 	}
 	return out
+}
+
+// EndpointURL reports whether u may be a service endpoint: an http or
+// https URL.
+func EndpointURL(u string) bool {
+	return u == "" || strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")
+}
+
+// template reports a template in n, the value of a field that is read as
+// written, and returns true when there is one. Left alone, "${...}" there
+// would be kept as text or refused as a bad value with a puzzling message.
+func (l *loader) template(n *yaml.Node, field string) bool {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" || !expr.HasTemplate(n.Value) {
+		return false
+	}
+	l.errorf(l.rng(n), "Template not allowed",
+		"Templates are not allowed in %s; write its value as is. Templates are evaluated only in with, if, for_each, description and cloud.", field)
+	return true
+}
+
+// planTemplate records n, the value of the field at path, when it holds a
+// template: the planner evaluates it. It reports whether it did.
+func (l *loader) planTemplate(p *Pipeline, path string, n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" || !expr.HasTemplate(n.Value) {
+		return false
+	}
+	p.PlanTemplates = append(p.PlanTemplates, PlanTemplate{Path: path, Node: n, Range: l.rng(n)})
+	return true
+}
+
+// paramDefault reads a parameter's default, which must hold no template:
+// a default is a value, not an expression over other parameters.
+func (l *loader) paramDefault(n *yaml.Node) *Value {
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		switch n.Kind {
+		case yaml.ScalarNode:
+			l.template(n, "a parameter default")
+		case yaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c)
+			}
+		case yaml.MappingNode:
+			for i := 1; i < len(n.Content); i += 2 {
+				walk(n.Content[i])
+			}
+		}
+	}
+	walk(n)
+	return l.value(n)
 }
 
 func (l *loader) params(n *yaml.Node) []*Param {
@@ -244,7 +304,7 @@ func (l *loader) params(n *yaml.Node) []*Param {
 		p := &Param{Name: k.Value, Range: l.rng(k)}
 		if isParamDecl(v) {
 			f := l.mapping(v, "parameter", nil, "type", "default", "description")
-			if t, ok := f["type"]; ok {
+			if t, ok := f["type"]; ok && !l.template(t, "a parameter's type") {
 				p.Type = ParamType(l.str(t))
 				if p.Type != "" && !slices.Contains(ParamTypes(), string(p.Type)) {
 					detail := fmt.Sprintf("%q is not a parameter type; the types are: %s.", p.Type, strings.Join(ParamTypes(), ", "))
@@ -255,14 +315,14 @@ func (l *loader) params(n *yaml.Node) []*Param {
 					p.Type = ""
 				}
 			}
-			if d, ok := f["description"]; ok {
+			if d, ok := f["description"]; ok && !l.template(d, "a parameter's description") {
 				p.Description = l.str(d)
 			}
 			if d, ok := f["default"]; ok {
-				p.Default = l.value(d)
+				p.Default = l.paramDefault(d)
 			}
 		} else {
-			p.Default = l.value(v)
+			p.Default = l.paramDefault(v)
 		}
 		if p.Default != nil {
 			inferred := typeOf(p.Default.Raw)
@@ -330,15 +390,15 @@ func (l *loader) schedule(n *yaml.Node) *Schedule {
 	sc := &Schedule{Range: l.rng(n)}
 	f := l.mapping(n, "schedule", map[string]bool{"cron": true},
 		"cron", "timezone", "start", "end", "overlap", "catchup_window", "paused")
-	if v, ok := f["cron"]; ok {
+	if v, ok := f["cron"]; ok && !l.template(v, "`schedule.cron`") {
 		sc.Cron, sc.CronRange = l.str(v), l.rng(v)
 	}
-	if v, ok := f["timezone"]; ok {
+	if v, ok := f["timezone"]; ok && !l.template(v, "`schedule.timezone`") {
 		sc.Timezone, sc.TimezoneRange = l.str(v), l.rng(v)
 	}
 	for _, k := range []string{"start", "end"} {
 		v, ok := f[k]
-		if !ok {
+		if !ok || l.template(v, "`schedule."+k+"`") {
 			continue
 		}
 		t, err := time.Parse(time.RFC3339, v.Value)
@@ -355,13 +415,13 @@ func (l *loader) schedule(n *yaml.Node) *Schedule {
 	if sc.Start != nil && sc.End != nil && !sc.End.After(*sc.Start) {
 		l.errorf(l.rng(f["end"]), "Schedule ends before it starts", "end (%s) must be after start (%s).", sc.End.Format(time.RFC3339), sc.Start.Format(time.RFC3339))
 	}
-	if v, ok := f["overlap"]; ok {
+	if v, ok := f["overlap"]; ok && !l.template(v, "`schedule.overlap`") {
 		sc.Overlap, sc.OverlapRange = l.enum(v, "overlap policy", OverlapPolicies()), l.rng(v)
 	}
-	if v, ok := f["catchup_window"]; ok {
+	if v, ok := f["catchup_window"]; ok && !l.template(v, "`schedule.catchup_window`") {
 		sc.CatchupWindow = l.duration(v)
 	}
-	if v, ok := f["paused"]; ok {
+	if v, ok := f["paused"]; ok && !l.template(v, "`schedule.paused`") {
 		sc.Paused = l.bool(v)
 	}
 	return sc
@@ -384,7 +444,7 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 			continue
 		}
 		s := &Step{Range: l.rng(sn)}
-		if v, ok := f["id"]; ok {
+		if v, ok := f["id"]; ok && !l.template(v, "`id`") {
 			s.ID, s.Range = l.str(v), l.rng(v)
 			switch prev, dup := seen[s.ID]; {
 			case s.ID == "":
@@ -397,11 +457,11 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 				seen[s.ID] = s.Range
 			}
 		}
-		if v, ok := f["kind"]; ok {
+		if v, ok := f["kind"]; ok && !l.template(v, "`kind`") {
 			s.Kind, s.KindRange = l.str(v), l.rng(v)
 		}
 		if v, ok := f["depends_on"]; ok {
-			s.DependsOn = l.refs(v)
+			s.DependsOn = l.refs(v, "`depends_on`")
 		}
 		if v, ok := f["if"]; ok {
 			s.If = l.value(v)
@@ -428,12 +488,14 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 			}
 		}
 		if v, ok := f["max_parallel"]; ok {
-			s.MaxParallel = l.int(v, 1)
+			if !l.template(v, "`max_parallel`") {
+				s.MaxParallel = l.int(v, 1)
+			}
 			if s.ForEach == nil {
 				l.errorf(l.rng(v), "max_parallel without for_each", "A step's max_parallel bounds its for_each items; this step has no for_each.")
 			}
 		}
-		if v, ok := f["run_on"]; ok {
+		if v, ok := f["run_on"]; ok && !l.template(v, "`run_on`") {
 			s.RunOn, s.RunOnRange = l.enum(v, "run_on value", RunOnValues()), l.rng(v)
 		}
 		l.stepOptions(&s.StepOptions, f)
@@ -445,23 +507,23 @@ func (l *loader) stepOptions(o *StepOptions, f map[string]*yaml.Node) {
 	if v, ok := f["retry"]; ok {
 		rf := l.mapping(v, "retry", nil, "max_attempts", "initial_interval", "max_interval", "backoff", "non_retryable")
 		r := &Retry{}
-		if x, ok := rf["max_attempts"]; ok {
+		if x, ok := rf["max_attempts"]; ok && !l.template(x, "`retry.max_attempts`") {
 			r.MaxAttempts = l.int(x, 1)
 		}
-		if x, ok := rf["initial_interval"]; ok {
+		if x, ok := rf["initial_interval"]; ok && !l.template(x, "`retry.initial_interval`") {
 			r.InitialInterval = l.duration(x)
 		}
-		if x, ok := rf["max_interval"]; ok {
+		if x, ok := rf["max_interval"]; ok && !l.template(x, "`retry.max_interval`") {
 			r.MaxInterval = l.duration(x)
 		}
-		if x, ok := rf["backoff"]; ok {
+		if x, ok := rf["backoff"]; ok && !l.template(x, "`retry.backoff`") {
 			r.Backoff = l.float(x, 1)
 		}
 		if x, ok := rf["non_retryable"]; ok {
 			// Non-nil even when empty: `non_retryable: []` on a step
 			// clears the list given in defaults.
 			r.NonRetryable = []string{}
-			for _, ref := range l.refs(x) {
+			for _, ref := range l.refs(x, "`retry.non_retryable`") {
 				r.NonRetryable = append(r.NonRetryable, ref.Name)
 			}
 		}
@@ -470,19 +532,19 @@ func (l *loader) stepOptions(o *StepOptions, f map[string]*yaml.Node) {
 	if v, ok := f["poll"]; ok {
 		pf := l.mapping(v, "poll", nil, "interval", "max_interval")
 		p := &Poll{}
-		if x, ok := pf["interval"]; ok {
+		if x, ok := pf["interval"]; ok && !l.template(x, "`poll.interval`") {
 			p.Interval = l.duration(x)
 		}
-		if x, ok := pf["max_interval"]; ok {
+		if x, ok := pf["max_interval"]; ok && !l.template(x, "`poll.max_interval`") {
 			p.MaxInterval = l.duration(x)
 		}
 		o.Poll = p
 	}
-	if v, ok := f["timeout"]; ok {
+	if v, ok := f["timeout"]; ok && !l.template(v, "`timeout`") {
 		d := l.duration(v)
 		o.Timeout = &d
 	}
-	if v, ok := f["on_failure"]; ok {
+	if v, ok := f["on_failure"]; ok && !l.template(v, "`on_failure`") {
 		o.OnFailure, o.OnFailureRange = l.enum(v, "failure policy", FailurePolicies()), l.rng(v)
 	}
 }
@@ -723,9 +785,12 @@ func (l *loader) duration(n *yaml.Node) Duration {
 	return Duration(d)
 }
 
-// refs reads a string or a list of strings.
-func (l *loader) refs(n *yaml.Node) []Ref {
+// refs reads a string or a list of strings, the names field holds.
+func (l *loader) refs(n *yaml.Node, field string) []Ref {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		if l.template(n, field) {
+			return nil
+		}
 		return []Ref{{Name: n.Value, Range: l.rng(n)}}
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -736,6 +801,9 @@ func (l *loader) refs(n *yaml.Node) []Ref {
 	for _, c := range n.Content {
 		if c.Kind != yaml.ScalarNode || c.Tag != "!!str" {
 			l.errorf(l.rng(c), "Expected a name", "Found %s.", kindName(c))
+			continue
+		}
+		if l.template(c, field) {
 			continue
 		}
 		out = append(out, Ref{Name: c.Value, Range: l.rng(c)})

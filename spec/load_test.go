@@ -896,3 +896,83 @@ func TestSuggest(t *testing.T) {
 		t.Errorf("Suggest with no candidates = %q", got)
 	}
 }
+
+// TestLoadTemplateNotAllowed checks that a template in a field read as
+// written is refused at its position, with the field's name, rather than
+// kept as text or refused as a bad value of the field's type.
+func TestLoadTemplateNotAllowed(t *testing.T) {
+	const step = "steps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"
+	detail := func(field string) string {
+		return "Templates are not allowed in " + field + "; write its value as is. Templates are evaluated only in with, if, for_each, description and cloud."
+	}
+	tests := []struct {
+		name string
+		src  string
+		path string // the YAML path of the diagnostic
+		want wantDiag
+	}{
+		{"pipeline name", "name: ${params.n}\n" + step, "name", wantDiag{"1:7-1:18", "Template not allowed", detail("`name`")}},
+		{"param default", "name: p\nparams:\n  x: a\n  y: ${params.x}-b\n" + step, "params.y", wantDiag{"4:6-4:19", "Template not allowed", detail("a parameter default")}},
+		{"param default in the long form", "name: p\nparams:\n  y: {type: string, default: '${params.x}'}\n" + step, "params.y.default", wantDiag{"3:30-3:43", "Template not allowed", detail("a parameter default")}},
+		{"param default inside a list", "name: p\nparams:\n  y: [a, '${x}']\n" + step, "params.y[1]", wantDiag{"3:10-3:16", "Template not allowed", detail("a parameter default")}},
+		{"param type", "name: p\nparams:\n  y: {type: '${t}', default: a}\n" + step, "params.y.type", wantDiag{"3:13-3:19", "Template not allowed", detail("a parameter's type")}},
+		{"param description", "name: p\nparams:\n  y: {description: 'day ${x}', default: a}\n" + step, "params.y.description", wantDiag{"3:20-3:30", "Template not allowed", detail("a parameter's description")}},
+		{"env", "name: p\nenv: ['${x}']\n" + step, "env[0]", wantDiag{"2:7-2:13", "Template not allowed", detail("`env`")}},
+		{"pipeline max_parallel", "name: p\nmax_parallel: ${params.n}\n" + step, "max_parallel", wantDiag{"2:15-2:26", "Template not allowed", detail("`max_parallel`")}},
+		{"cron", "name: p\nschedule: {cron: '${params.cron}'}\n" + step, "schedule.cron", wantDiag{"2:18-2:34", "Template not allowed", detail("`schedule.cron`")}},
+		{"timezone", "name: p\nschedule: {cron: '@daily', timezone: '${env.TZ}'}\n" + step, "schedule.timezone", wantDiag{"2:38-2:49", "Template not allowed", detail("`schedule.timezone`")}},
+		{"schedule start", "name: p\nschedule: {cron: '@daily', start: '${x}'}\n" + step, "schedule.start", wantDiag{"2:35-2:41", "Template not allowed", detail("`schedule.start`")}},
+		{"overlap", "name: p\nschedule: {cron: '@daily', overlap: '${x}'}\n" + step, "schedule.overlap", wantDiag{"2:37-2:43", "Template not allowed", detail("`schedule.overlap`")}},
+		{"catchup_window", "name: p\nschedule: {cron: '@daily', catchup_window: '${x}'}\n" + step, "schedule.catchup_window", wantDiag{"2:44-2:50", "Template not allowed", detail("`schedule.catchup_window`")}},
+		{"paused", "name: p\nschedule: {cron: '@daily', paused: '${x}'}\n" + step, "schedule.paused", wantDiag{"2:36-2:42", "Template not allowed", detail("`schedule.paused`")}},
+		{"defaults timeout", "name: p\ndefaults: {timeout: '${params.t}'}\n" + step, "defaults.timeout", wantDiag{"2:21-2:34", "Template not allowed", detail("`timeout`")}},
+		{"retry max_attempts", "name: p\ndefaults: {retry: {max_attempts: '${n}'}}\n" + step, "defaults.retry.max_attempts", wantDiag{"2:34-2:40", "Template not allowed", detail("`retry.max_attempts`")}},
+		{"retry initial_interval", "name: p\ndefaults: {retry: {initial_interval: '${n}'}}\n" + step, "defaults.retry.initial_interval", wantDiag{"2:38-2:44", "Template not allowed", detail("`retry.initial_interval`")}},
+		{"retry max_interval", "name: p\ndefaults: {retry: {max_interval: '${n}'}}\n" + step, "defaults.retry.max_interval", wantDiag{"2:34-2:40", "Template not allowed", detail("`retry.max_interval`")}},
+		{"retry backoff", "name: p\ndefaults: {retry: {backoff: '${n}'}}\n" + step, "defaults.retry.backoff", wantDiag{"2:29-2:35", "Template not allowed", detail("`retry.backoff`")}},
+		{"retry non_retryable", "name: p\ndefaults: {retry: {non_retryable: [DLI.1, '${n}']}}\n" + step, "defaults.retry.non_retryable[1]", wantDiag{"2:43-2:49", "Template not allowed", detail("`retry.non_retryable`")}},
+		{"poll interval", "name: p\ndefaults: {poll: {interval: '${n}'}}\n" + step, "defaults.poll.interval", wantDiag{"2:29-2:35", "Template not allowed", detail("`poll.interval`")}},
+		{"poll max_interval", "name: p\ndefaults: {poll: {max_interval: '${n}'}}\n" + step, "defaults.poll.max_interval", wantDiag{"2:33-2:39", "Template not allowed", detail("`poll.max_interval`")}},
+		{"on_failure", "name: p\ndefaults: {on_failure: '${x}'}\n" + step, "defaults.on_failure", wantDiag{"2:24-2:30", "Template not allowed", detail("`on_failure`")}},
+		{"step id", "name: p\nsteps:\n  - {id: '${x}', kind: dli.sql, with: {sql: x}}\n", "steps[0].id", wantDiag{"3:10-3:16", "Template not allowed", detail("`id`")}},
+		{"kind", "name: p\nsteps:\n  - {id: a, kind: 'dli.${x}', with: {sql: x}}\n", "steps[0].kind", wantDiag{"3:19-3:29", "Template not allowed", detail("`kind`")}},
+		{"depends_on", "name: p\nsteps:\n  - {id: a, kind: dli.sql, depends_on: '${x}', with: {sql: x}}\n", "steps[0].depends_on", wantDiag{"3:40-3:46", "Template not allowed", detail("`depends_on`")}},
+		{"depends_on item", "name: p\nsteps:\n  - {id: a, kind: dli.sql, depends_on: [b, '${x}'], with: {sql: x}}\n", "steps[0].depends_on[1]", wantDiag{"3:44-3:50", "Template not allowed", detail("`depends_on`")}},
+		{"step max_parallel", "name: p\nsteps:\n  - {id: a, kind: dli.sql, for_each: [x], max_parallel: '${n}', with: {sql: x}}\n", "steps[0].max_parallel", wantDiag{"3:57-3:63", "Template not allowed", detail("`max_parallel`")}},
+		{"run_on", "name: p\nsteps:\n  - {id: a, kind: dli.sql, run_on: '${x}', with: {sql: x}}\n", "steps[0].run_on", wantDiag{"3:36-3:42", "Template not allowed", detail("`run_on`")}},
+		{"step timeout", "name: p\nsteps:\n  - {id: a, kind: dli.sql, timeout: '${x}', with: {sql: x}}\n", "steps[0].timeout", wantDiag{"3:37-3:43", "Template not allowed", detail("`timeout`")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, diags := Load("test.yaml", []byte(tt.src))
+			checkDiags(t, "test.yaml", []byte(tt.src), diags, []wantDiag{tt.want})
+			if len(diags) == 1 {
+				if got := p.PathAt(diags[0].Subject.Start); got != tt.path {
+					t.Errorf("path %q, want %q", got, tt.path)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadPlanTemplates checks that the templates of description and cloud
+// are kept for the planner, and that a templated endpoint is not checked
+// as a URL before it is evaluated.
+func TestLoadPlanTemplates(t *testing.T) {
+	src := "name: p\ndescription: 'Loads ${params.day}'\ncloud:\n  region: ${env.REGION}\n  project_id: p1\n  endpoints: {dli: '${params.dli}', cdm: 'https://cdm'}\n  credentials: ${params.creds}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"
+	p, diags := Load("test.yaml", []byte(src))
+	checkDiags(t, "test.yaml", []byte(src), diags, nil)
+	var got []string
+	for _, pt := range p.PlanTemplates {
+		got = append(got, fmt.Sprintf("%s=%s@%s", pt.Path, pt.Node.Value, rangeString(pt.Range)))
+	}
+	want := []string{
+		"description=Loads ${params.day}@2:14-2:35",
+		"cloud.region=${env.REGION}@4:11-4:24",
+		"cloud.credentials=${params.creds}@7:16-7:31",
+		"cloud.endpoints.dli=${params.dli}@6:20-6:35",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("plan templates:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -26,6 +26,10 @@ type Pipeline struct {
 	MaxParallel int
 	Schedule    *Schedule
 	Steps       []*Step
+	// PlanTemplates are the strings of `description` and `cloud` that
+	// hold templates: the planner evaluates them over the params and the
+	// listed env and puts the results into the plan.
+	PlanTemplates []PlanTemplate
 	// Source is the file's content, kept for rendering diagnostics and
 	// for the content hash that identifies what a run executed.
 	Source   []byte
@@ -44,6 +48,15 @@ type Cloud struct {
 	// Credentials names a credential set the worker holds (its own
 	// environment or file); the spec never holds a credential itself.
 	Credentials string `json:"credentials,omitempty"`
+}
+
+// PlanTemplate is a templated string the planner evaluates.
+type PlanTemplate struct {
+	// Path is the field's YAML path: description, cloud.region,
+	// cloud.project_id, cloud.credentials or cloud.endpoints.SERVICE.
+	Path  string
+	Node  *yaml.Node
+	Range hcl.Range
 }
 
 // Param is a typed pipeline parameter.
