@@ -360,9 +360,13 @@ func runnableKinds() []string {
 	return names
 }
 
-// order builds the DAG and returns the step ids in stable topological order.
+// order builds the DAG of the steps with github.com/dominikbraun/graph and
+// returns the step ids in stable topological order (see stableOrder). When
+// the dependencies have a cycle, it reports each edge that closes one,
+// with the cycle's path, and returns nil.
 func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, steps map[string]Step) []string {
-	if order, ok := topoOrder(ids, steps); ok {
+	g := dependencyGraph(ids, func(id string) []string { return steps[id].DependsOn })
+	if order := stableOrder(g, ids); len(order) == len(ids) {
 		if c.diags.HasErrors() {
 			return nil
 		}
@@ -372,7 +376,7 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 	// the first edge that closes each cycle. (This is not the common path:
 	// the graph's cycle check walks the ancestors of the edge's source for
 	// every edge, so it costs steps × edges on a big pipeline.)
-	g := graph.New(graph.StringHash, graph.Directed(), graph.PreventCycles())
+	g = graph.New(graph.StringHash, graph.Directed(), graph.PreventCycles())
 	for _, id := range ids {
 		_ = g.AddVertex(id) // ids are unique here
 	}
@@ -392,36 +396,58 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 			}
 		}
 	}
-	if c.diags.HasErrors() {
-		return nil
-	}
-	order := stableOrder(g, ids)
-	if len(order) != len(ids) { // cannot happen: PreventCycles kept the graph acyclic
+	if !c.diags.HasErrors() { // cannot happen: stableOrder stops short only on a cycle
 		c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot order steps",
 			Detail: "The dependencies of the steps form a cycle."})
 	}
-	return order
+	return nil
 }
 
-// topoOrder returns ids (which are in spec order) in the topological order
-// stableOrder gives, from the steps' dependencies, without building a graph;
-// it reports false when the dependencies have a cycle, or name a step that
-// is not in ids. It costs O((steps + edges) log steps).
-func topoOrder(ids []string, steps map[string]Step) ([]string, bool) {
+// dependencyGraph builds the DAG of steps: a vertex per id and an edge from
+// each dependency to the step that depends on it. Dependencies on ids not
+// in ids, and on the step itself, are left out (they are reported, or
+// ignored in a hand-made plan). It does not check for cycles as edges are
+// added, which would cost steps × edges; stableOrder finds them, in
+// O((steps + edges) log steps).
+func dependencyGraph(ids []string, deps func(id string) []string) graph.Graph[string, string] {
+	g := graph.New(graph.StringHash, graph.Directed())
+	for _, id := range ids {
+		_ = g.AddVertex(id) // an id already added keeps its vertex
+	}
+	for _, id := range ids {
+		for _, dep := range deps(id) {
+			if dep != id {
+				// Unknown vertices and repeated edges are errors the
+				// graph reports, and that leave it unchanged.
+				_ = g.AddEdge(dep, id)
+			}
+		}
+	}
+	return g
+}
+
+// stableOrder returns the vertices of g, a graph of the steps ids (which
+// are in spec order), in topological order, taking at each point the first
+// step in the spec whose dependencies are all placed (Kahn's algorithm over
+// the graph's adjacency map). graph.StableTopologicalSort does not do
+// this: it orders by breadth-first layers, so [a, b after a, c] came out
+// as a, c, b, and it rescans every vertex for each one it places, which is
+// quadratic. A heap of ready steps keeps this O((steps + edges) log
+// steps). The order is shorter than ids when the graph has a cycle: the
+// steps on it, and after it, are left out.
+func stableOrder(g graph.Graph[string, string], ids []string) []string {
+	adj, err := g.AdjacencyMap()
+	if err != nil {
+		return nil
+	}
 	pos := make(map[string]int, len(ids))
 	for i, id := range ids {
 		pos[id] = i
 	}
-	succ := make([][]int, len(ids))
 	indeg := make([]int, len(ids))
-	for i, id := range ids {
-		for _, dep := range steps[id].DependsOn {
-			j, ok := pos[dep]
-			if !ok {
-				return nil, false
-			}
-			succ[j] = append(succ[j], i)
-			indeg[i]++
+	for _, succ := range adj {
+		for w := range succ {
+			indeg[pos[w]]++
 		}
 	}
 	ready := &indexHeap{}
@@ -432,50 +458,12 @@ func topoOrder(ids []string, steps map[string]Step) ([]string, bool) {
 	}
 	order := make([]string, 0, len(ids))
 	for ready.Len() > 0 {
-		i := heap.Pop(ready).(int)
-		order = append(order, ids[i])
-		for _, w := range succ[i] {
-			if indeg[w]--; indeg[w] == 0 {
-				heap.Push(ready, w)
-			}
-		}
-	}
-	return order, len(order) == len(ids)
-}
-
-// stableOrder returns ids (which are in spec order) in topological order,
-// taking at each point the first step in the spec whose dependencies are
-// all placed. graph.StableTopologicalSort does not do this: it orders by
-// breadth-first layers, so [a, b after a, c] came out as a, c, b. A heap
-// of ready steps keeps it O((steps + edges) log steps) for big pipelines.
-func stableOrder(g graph.Graph[string, string], ids []string) []string {
-	adj, err := g.AdjacencyMap()
-	if err != nil {
-		return nil
-	}
-	pos := make(map[string]int, len(ids))
-	for i, id := range ids {
-		pos[id] = i
-	}
-	indeg := make(map[string]int, len(ids))
-	for _, succ := range adj {
-		for w := range succ {
-			indeg[w]++
-		}
-	}
-	ready := &indexHeap{}
-	for i, id := range ids {
-		if indeg[id] == 0 {
-			heap.Push(ready, i)
-		}
-	}
-	order := make([]string, 0, len(ids))
-	for ready.Len() > 0 {
 		id := ids[heap.Pop(ready).(int)]
 		order = append(order, id)
 		for w := range adj[id] {
-			if indeg[w]--; indeg[w] == 0 {
-				heap.Push(ready, pos[w])
+			j := pos[w]
+			if indeg[j]--; indeg[j] == 0 {
+				heap.Push(ready, j)
 			}
 		}
 	}
