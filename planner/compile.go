@@ -93,7 +93,7 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 	}
 	c.index, c.ids = index, ids
 	steps := map[string]Step{}
-	for _, s := range p.Steps {
+	for i, s := range p.Steps {
 		st := Step{ID: s.ID, Kind: s.Kind, RunOn: s.RunOn}
 		st.With = c.with(s)
 		if s.Kind == "pipeline" {
@@ -128,7 +128,12 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 				st.DependsOn = append(st.DependsOn, d.Name)
 			}
 		}
-		if s.ID != "" {
+		// The first step with an id is the one the others' depends_on and
+		// templates name; a repeated id is reported by spec.Load, and
+		// the repeat is checked here like any step, but does not replace
+		// the first: that would drop the first's dependencies and hide a
+		// cycle through them.
+		if s.ID != "" && index[s.ID] == i {
 			steps[s.ID] = st
 		}
 	}
