@@ -26,8 +26,7 @@ type Pipeline struct {
 	MaxParallel int
 	Schedule    *Schedule
 	Steps       []*Step
-	// Source is the file's content, kept for rendering diagnostics and
-	// for the content hash that identifies what a run executed.
+	// Source is the file's content, kept for rendering diagnostics.
 	Source   []byte
 	Filename string
 	// paths maps source positions to YAML paths, for messages.
