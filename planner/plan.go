@@ -118,9 +118,11 @@ func (p *Plan) Canonical() *Plan {
 		cs.Start, cs.End = utc(s.Start), utc(s.End)
 		q.Schedule = &cs
 	}
-	q.Steps = make([]Step, len(p.Steps))
-	for i, s := range p.Steps {
-		q.Steps[i] = s.canonical()
+	if p.Steps != nil {
+		q.Steps = make([]Step, len(p.Steps))
+		for i, s := range p.Steps {
+			q.Steps[i] = s.canonical()
+		}
 	}
 	return &q
 }
