@@ -378,19 +378,40 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 		return order
 	}
 	// There is a cycle. Add the edges one by one, in spec order, to report
-	// the first edge that closes each cycle. (This is not the common path:
-	// the graph's cycle check walks the ancestors of the edge's source for
-	// every edge, so it costs steps × edges on a big pipeline.)
+	// the first edge that closes each cycle. The graph's cycle check walks
+	// the ancestors of the edge's source for every edge, which costs
+	// steps × edges, so only the strongly connected components with more
+	// than one step take part: every cycle, and every path between two
+	// steps of one, lies within one of them, so the same edges close
+	// cycles, with the same shortest paths, as in the whole graph.
+	sccs, _ := graph.StronglyConnectedComponents(g) // fails only on an undirected graph
+	component := map[string]int{}
+	for n, scc := range sccs {
+		if len(scc) > 1 {
+			for _, id := range scc {
+				component[id] = n
+			}
+		}
+	}
 	g = graph.New(graph.StringHash, graph.Directed(), graph.PreventCycles())
 	for _, id := range ids {
-		_ = g.AddVertex(id) // ids are unique here
+		if _, ok := component[id]; ok {
+			_ = g.AddVertex(id) // ids are unique here
+		}
 	}
 	for i, s := range p.Steps {
 		st, ok := steps[s.ID]
 		if !ok || index[s.ID] != i {
 			continue
 		}
+		n, ok := component[s.ID]
+		if !ok {
+			continue
+		}
 		for _, dep := range st.DependsOn {
+			if m, ok := component[dep]; !ok || m != n {
+				continue
+			}
 			err := g.AddEdge(dep, s.ID)
 			if errors.Is(err, graph.ErrEdgeCreatesCycle) {
 				cycle := append(shortestPath(g, s.ID, dep, index), s.ID)
@@ -433,15 +454,15 @@ func dependencyGraph(ids []string, deps func(id string) []string) graph.Graph[st
 
 // stableOrder returns the vertices of g, a graph of the steps ids (which
 // are in spec order), in topological order, taking at each point the first
-// step in the spec whose dependencies are all placed (Kahn's algorithm over
-// the graph's adjacency map). graph.StableTopologicalSort does not do
+// step in the spec whose dependencies are all placed: Kahn's algorithm
+// over the graph's edges, with a heap of the ready steps' positions, in
+// O((steps + edges) log steps). graph.StableTopologicalSort does not do
 // this: it orders by breadth-first layers, so [a, b after a, c] came out
 // as a, c, b, and it rescans every vertex for each one it places, which is
-// quadratic. A heap of ready steps keeps this O((steps + edges) log
-// steps). The order is shorter than ids when the graph has a cycle: the
+// quadratic. The order is shorter than ids when the graph has a cycle: the
 // steps on it, and after it, are left out.
 func stableOrder(g graph.Graph[string, string], ids []string) []string {
-	adj, err := g.AdjacencyMap()
+	edges, err := g.Edges()
 	if err != nil {
 		return nil
 	}
@@ -449,11 +470,12 @@ func stableOrder(g graph.Graph[string, string], ids []string) []string {
 	for i, id := range ids {
 		pos[id] = i
 	}
+	succ := make([][]int, len(ids))
 	indeg := make([]int, len(ids))
-	for _, succ := range adj {
-		for w := range succ {
-			indeg[pos[w]]++
-		}
+	for _, e := range edges {
+		from, to := pos[e.Source], pos[e.Target]
+		succ[from] = append(succ[from], to)
+		indeg[to]++
 	}
 	ready := &indexHeap{}
 	for i := range ids {
@@ -463,10 +485,9 @@ func stableOrder(g graph.Graph[string, string], ids []string) []string {
 	}
 	order := make([]string, 0, len(ids))
 	for ready.Len() > 0 {
-		id := ids[heap.Pop(ready).(int)]
-		order = append(order, id)
-		for w := range adj[id] {
-			j := pos[w]
+		i := heap.Pop(ready).(int)
+		order = append(order, ids[i])
+		for _, j := range succ[i] {
 			if indeg[j]--; indeg[j] == 0 {
 				heap.Push(ready, j)
 			}

@@ -358,6 +358,25 @@ steps:
 				{"6:44-6:45", "Dependency cycle", "Steps depend on each other in a loop: d -> a -> c -> d. Remove one of these dependencies."},
 			},
 		},
+		{
+			// Only the steps on cycles take part in finding them; the
+			// edges into and out of a cycle are not reported.
+			name: "two separate cycles, with steps between and after them",
+			src: `name: p
+steps:
+  - {id: a, kind: dli.sql, depends_on: b, with: {sql: x}}
+  - {id: b, kind: dli.sql, depends_on: a, with: {sql: x}}
+  - {id: c, kind: dli.sql, depends_on: [b, e], with: {sql: x}}
+  - {id: d, kind: dli.sql, depends_on: e, with: {sql: x}}
+  - {id: e, kind: dli.sql, depends_on: [d, c], with: {sql: x}}
+  - {id: f, kind: dli.sql, depends_on: [a, e], with: {sql: x}}
+`,
+			want: []wantDiag{
+				{"4:40-4:41", "Dependency cycle", "Steps depend on each other in a loop: b -> a -> b. Remove one of these dependencies."},
+				{"7:41-7:42", "Dependency cycle", "Steps depend on each other in a loop: e -> d -> e. Remove one of these dependencies."},
+				{"7:44-7:45", "Dependency cycle", "Steps depend on each other in a loop: e -> c -> e. Remove one of these dependencies."},
+			},
+		},
 
 		// Options.
 		{
