@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -127,6 +128,47 @@ func BenchmarkCompile(b *testing.B) {
 			for b.Loop() {
 				p, _ := spec.Load("gen.yaml", src)
 				if _, diags := Compile(p); diags.HasErrors() {
+					b.Fatal(diags)
+				}
+				iters++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(iters)/float64(n), "ns/step")
+		})
+	}
+}
+
+// cycleSpec is layeredSpec(n) with its first two steps depending on each
+// other, so that the steps after them cannot be ordered either.
+func cycleSpec(n int) []byte {
+	src := string(layeredSpec(n))
+	for _, r := range [][2]string{{"s00000", "s00001"}, {"s00001", "s00000"}} {
+		step := "  - id: " + r[0] + "\n    kind: dli.sql\n"
+		src = strings.Replace(src, step, step+"    depends_on: ["+r[1]+"]\n", 1)
+	}
+	return []byte(src)
+}
+
+// BenchmarkCompileCycle measures spec.Load and Compile of generated
+// layered specs with a cycle that every other step comes after: finding
+// and reporting it must cost about as much as ordering a valid spec.
+func BenchmarkCompileCycle(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		src := cycleSpec(n)
+		b.Run(fmt.Sprintf("steps=%d", n), func(b *testing.B) {
+			p, diags := spec.Load("gen.yaml", src)
+			if len(diags) != 0 {
+				b.Fatalf("generated spec does not load: %v", diags)
+			}
+			want := []wantDiag{{"20:18-20:24", "Dependency cycle",
+				"Steps depend on each other in a loop: s00001 -> s00000 -> s00001. Remove one of these dependencies."}}
+			if _, diags := Compile(p); !reflect.DeepEqual(diagList(diags), want) {
+				b.Fatalf("diagnostics:\n%s\nwant:\n%s", formatDiags(diagList(diags)), formatDiags(want))
+			}
+			b.ReportAllocs()
+			iters := 0
+			for b.Loop() {
+				p, _ := spec.Load("gen.yaml", src)
+				if _, diags := Compile(p); len(diags) != 1 {
 					b.Fatal(diags)
 				}
 				iters++

@@ -92,7 +92,7 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 	}
 	c.index, c.ids = index, ids
 	steps := map[string]Step{}
-	for _, s := range p.Steps {
+	for i, s := range p.Steps {
 		st := Step{ID: s.ID, Kind: s.Kind, RunOn: s.RunOn}
 		st.With = c.with(s)
 		if s.Kind == "pipeline" {
@@ -127,7 +127,12 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 				st.DependsOn = append(st.DependsOn, d.Name)
 			}
 		}
-		if s.ID != "" {
+		// The first step with an id is the one the others' depends_on and
+		// templates name; a repeated id is reported by spec.Load, and
+		// the repeat is checked here like any step, but does not replace
+		// the first: that would drop the first's dependencies and hide a
+		// cycle through them.
+		if s.ID != "" && index[s.ID] == i {
 			steps[s.ID] = st
 		}
 	}
@@ -359,28 +364,53 @@ func runnableKinds() []string {
 	return names
 }
 
-// order builds the DAG and returns the step ids in stable topological order.
+// order builds the DAG of the steps with github.com/dominikbraun/graph and
+// returns the step ids in stable topological order (see stableOrder). When
+// the dependencies have a cycle, it reports each edge that closes one,
+// with the cycle's path, and returns nil.
 func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, steps map[string]Step) []string {
-	if order, ok := topoOrder(ids, steps); ok {
+	g := dependencyGraph(ids, func(id string) []string { return steps[id].DependsOn })
+	if order := stableOrder(g, ids); len(order) == len(ids) {
 		if c.diags.HasErrors() {
 			return nil
 		}
 		return order
 	}
 	// There is a cycle. Add the edges one by one, in spec order, to report
-	// the first edge that closes each cycle. (This is not the common path:
-	// the graph's cycle check walks the ancestors of the edge's source for
-	// every edge, so it costs steps × edges on a big pipeline.)
-	g := graph.New(graph.StringHash, graph.Directed(), graph.PreventCycles())
+	// the first edge that closes each cycle. The graph's cycle check walks
+	// the ancestors of the edge's source for every edge, which costs
+	// steps × edges, so only the strongly connected components with more
+	// than one step take part: every cycle, and every path between two
+	// steps of one, lies within one of them, so the same edges close
+	// cycles, with the same shortest paths, as in the whole graph.
+	sccs, _ := graph.StronglyConnectedComponents(g) // fails only on an undirected graph
+	component := map[string]int{}
+	for n, scc := range sccs {
+		if len(scc) > 1 {
+			for _, id := range scc {
+				component[id] = n
+			}
+		}
+	}
+	g = graph.New(graph.StringHash, graph.Directed(), graph.PreventCycles())
 	for _, id := range ids {
-		_ = g.AddVertex(id) // ids are unique here
+		if _, ok := component[id]; ok {
+			_ = g.AddVertex(id) // ids are unique here
+		}
 	}
 	for i, s := range p.Steps {
 		st, ok := steps[s.ID]
 		if !ok || index[s.ID] != i {
 			continue
 		}
+		n, ok := component[s.ID]
+		if !ok {
+			continue
+		}
 		for _, dep := range st.DependsOn {
+			if m, ok := component[dep]; !ok || m != n {
+				continue
+			}
 			err := g.AddEdge(dep, s.ID)
 			if errors.Is(err, graph.ErrEdgeCreatesCycle) {
 				cycle := append(shortestPath(g, s.ID, dep, index), s.ID)
@@ -391,37 +421,60 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 			}
 		}
 	}
-	if c.diags.HasErrors() {
-		return nil
-	}
-	order := stableOrder(g, ids)
-	if len(order) != len(ids) { // cannot happen: PreventCycles kept the graph acyclic
+	if !c.diags.HasErrors() { // cannot happen: stableOrder stops short only on a cycle
 		c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot order steps",
 			Detail: "The dependencies of the steps form a cycle."})
 	}
-	return order
+	return nil
 }
 
-// topoOrder returns ids (which are in spec order) in the topological order
-// stableOrder gives, from the steps' dependencies, without building a graph;
-// it reports false when the dependencies have a cycle, or name a step that
-// is not in ids. It costs O((steps + edges) log steps).
-func topoOrder(ids []string, steps map[string]Step) ([]string, bool) {
+// dependencyGraph builds the DAG of steps: a vertex per id and an edge from
+// each dependency to the step that depends on it. Dependencies on ids not
+// in ids, and on the step itself, are left out (they are reported, or
+// ignored in a hand-made plan). It does not check for cycles as edges are
+// added, which would cost steps × edges; stableOrder finds them, in
+// O((steps + edges) log steps).
+func dependencyGraph(ids []string, deps func(id string) []string) graph.Graph[string, string] {
+	g := graph.New(graph.StringHash, graph.Directed())
+	for _, id := range ids {
+		_ = g.AddVertex(id) // an id already added keeps its vertex
+	}
+	for _, id := range ids {
+		for _, dep := range deps(id) {
+			if dep != id {
+				// Unknown vertices and repeated edges are errors the
+				// graph reports, and that leave it unchanged.
+				_ = g.AddEdge(dep, id)
+			}
+		}
+	}
+	return g
+}
+
+// stableOrder returns the vertices of g, a graph of the steps ids (which
+// are in spec order), in topological order, taking at each point the first
+// step in the spec whose dependencies are all placed: Kahn's algorithm
+// over the graph's edges, with a heap of the ready steps' positions, in
+// O((steps + edges) log steps). graph.StableTopologicalSort does not do
+// this: it orders by breadth-first layers, so [a, b after a, c] came out
+// as a, c, b, and it rescans every vertex for each one it places, which is
+// quadratic. The order is shorter than ids when the graph has a cycle: the
+// steps on it, and after it, are left out.
+func stableOrder(g graph.Graph[string, string], ids []string) []string {
+	edges, err := g.Edges()
+	if err != nil {
+		return nil
+	}
 	pos := make(map[string]int, len(ids))
 	for i, id := range ids {
 		pos[id] = i
 	}
 	succ := make([][]int, len(ids))
 	indeg := make([]int, len(ids))
-	for i, id := range ids {
-		for _, dep := range steps[id].DependsOn {
-			j, ok := pos[dep]
-			if !ok {
-				return nil, false
-			}
-			succ[j] = append(succ[j], i)
-			indeg[i]++
-		}
+	for _, e := range edges {
+		from, to := pos[e.Source], pos[e.Target]
+		succ[from] = append(succ[from], to)
+		indeg[to]++
 	}
 	ready := &indexHeap{}
 	for i := range ids {
@@ -433,48 +486,9 @@ func topoOrder(ids []string, steps map[string]Step) ([]string, bool) {
 	for ready.Len() > 0 {
 		i := heap.Pop(ready).(int)
 		order = append(order, ids[i])
-		for _, w := range succ[i] {
-			if indeg[w]--; indeg[w] == 0 {
-				heap.Push(ready, w)
-			}
-		}
-	}
-	return order, len(order) == len(ids)
-}
-
-// stableOrder returns ids (which are in spec order) in topological order,
-// taking at each point the first step in the spec whose dependencies are
-// all placed. graph.StableTopologicalSort does not do this: it orders by
-// breadth-first layers, so [a, b after a, c] came out as a, c, b. A heap
-// of ready steps keeps it O((steps + edges) log steps) for big pipelines.
-func stableOrder(g graph.Graph[string, string], ids []string) []string {
-	adj, err := g.AdjacencyMap()
-	if err != nil {
-		return nil
-	}
-	pos := make(map[string]int, len(ids))
-	for i, id := range ids {
-		pos[id] = i
-	}
-	indeg := make(map[string]int, len(ids))
-	for _, succ := range adj {
-		for w := range succ {
-			indeg[w]++
-		}
-	}
-	ready := &indexHeap{}
-	for i, id := range ids {
-		if indeg[id] == 0 {
-			heap.Push(ready, i)
-		}
-	}
-	order := make([]string, 0, len(ids))
-	for ready.Len() > 0 {
-		id := ids[heap.Pop(ready).(int)]
-		order = append(order, id)
-		for w := range adj[id] {
-			if indeg[w]--; indeg[w] == 0 {
-				heap.Push(ready, pos[w])
+		for _, j := range succ[i] {
+			if indeg[j]--; indeg[j] == 0 {
+				heap.Push(ready, j)
 			}
 		}
 	}

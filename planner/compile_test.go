@@ -358,6 +358,25 @@ steps:
 				{"6:44-6:45", "Dependency cycle", "Steps depend on each other in a loop: d -> a -> c -> d. Remove one of these dependencies."},
 			},
 		},
+		{
+			// Only the steps on cycles take part in finding them; the
+			// edges into and out of a cycle are not reported.
+			name: "two separate cycles, with steps between and after them",
+			src: `name: p
+steps:
+  - {id: a, kind: dli.sql, depends_on: b, with: {sql: x}}
+  - {id: b, kind: dli.sql, depends_on: a, with: {sql: x}}
+  - {id: c, kind: dli.sql, depends_on: [b, e], with: {sql: x}}
+  - {id: d, kind: dli.sql, depends_on: e, with: {sql: x}}
+  - {id: e, kind: dli.sql, depends_on: [d, c], with: {sql: x}}
+  - {id: f, kind: dli.sql, depends_on: [a, e], with: {sql: x}}
+`,
+			want: []wantDiag{
+				{"4:40-4:41", "Dependency cycle", "Steps depend on each other in a loop: b -> a -> b. Remove one of these dependencies."},
+				{"7:41-7:42", "Dependency cycle", "Steps depend on each other in a loop: e -> d -> e. Remove one of these dependencies."},
+				{"7:44-7:45", "Dependency cycle", "Steps depend on each other in a loop: e -> c -> e. Remove one of these dependencies."},
+			},
+		},
 
 		// Options.
 		{
@@ -419,6 +438,78 @@ steps:
 				}
 			}
 			if got := diagList(diags); len(got) != len(tt.want) || len(got) > 0 && !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("diagnostics:\n%s\nwant:\n%s", formatDiags(got), formatDiags(tt.want))
+			}
+		})
+	}
+}
+
+// A repeated step id is reported by spec.Load; the planner still compiles
+// the spec, as validate does, and reports the other problems with it,
+// sorted together. The first step with an id is the one depends_on and
+// templates name: the repeat does not replace it (which hid a cycle through
+// the first's dependencies), and its own dependencies are checked, but no
+// step can depend on it, so no cycle runs through it.
+func TestDuplicateIDDoesNotHideProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []wantDiag
+	}{
+		{
+			name: "cycle through the first step of a repeated id",
+			src: `name: p
+steps:
+  - {id: a, kind: dli.sql, depends_on: b, with: {sql: x}}
+  - {id: b, kind: dli.sql, depends_on: a, with: {sql: x}}
+  - {id: a, kind: dli.sql, with: {sql: y}}
+`,
+			want: []wantDiag{
+				{"4:40-4:41", "Dependency cycle", "Steps depend on each other in a loop: b -> a -> b. Remove one of these dependencies."},
+				{"5:10-5:11", "Duplicate step id", `Step "a" is already defined at test.yaml:3,10-11.`},
+			},
+		},
+		{
+			name: "cycle elsewhere, repeat before it",
+			src: `name: p
+steps:
+  - {id: a, kind: dli.sql, with: {sql: x}}
+  - {id: a, kind: dli.sql, depends_on: c, with: {sql: y}}
+  - {id: b, kind: dli.sql, depends_on: c, with: {sql: x}}
+  - {id: c, kind: dli.sql, depends_on: b, with: {sql: x}}
+`,
+			want: []wantDiag{
+				{"4:10-4:11", "Duplicate step id", `Step "a" is already defined at test.yaml:3,10-11.`},
+				{"6:40-6:41", "Dependency cycle", "Steps depend on each other in a loop: c -> b -> c. Remove one of these dependencies."},
+			},
+		},
+		{
+			// b depends on the first a; the repeat's depends_on b makes
+			// no loop, as no step can name the repeat.
+			name: "repeat depending on a dependent of the first",
+			src: `name: p
+steps:
+  - {id: a, kind: dli.sql, with: {sql: x}}
+  - {id: b, kind: dli.sql, depends_on: a, with: {sql: x}}
+  - {id: a, kind: dli.sql, depends_on: [b, nope, a], with: {sql: y}}
+`,
+			want: []wantDiag{
+				{"5:10-5:11", "Duplicate step id", `Step "a" is already defined at test.yaml:3,10-11.`},
+				{"5:44-5:48", "Unknown step in depends_on", `No step has the id "nope".`},
+				{"5:50-5:51", "Step depends on itself", `Step "a" lists itself in depends_on.`},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, diags := spec.Load("test.yaml", []byte(tt.src))
+			plan, more := Compile(p)
+			if plan != nil {
+				t.Errorf("got a plan despite errors")
+			}
+			diags = append(diags, more...)
+			sortDiagnostics(diags)
+			if got := diagList(diags); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("diagnostics:\n%s\nwant:\n%s", formatDiags(got), formatDiags(tt.want))
 			}
 		})

@@ -25,12 +25,25 @@ func (p *Plan) Waves() [][]string {
 	return out
 }
 
-// waves returns the wave of each step, by position in p.Steps. It does not
-// rely on the plan being in topological order, ignores dependencies on steps
-// the plan does not have, and, should a hand-made plan have a cycle, ignores
-// the edge that closes it.
+// waves returns the wave of each step, by position in p.Steps, from the
+// steps' dependency graph (dependencyGraph): a vertex per id, that of its
+// first step should a hand-made plan repeat one, which the repeat shares.
+// It does not rely on the plan being in topological order, ignores
+// dependencies on steps the plan does not have, and, should a hand-made
+// plan have a cycle, ignores the edge that closes it.
 func (p *Plan) waves() []int {
 	pos := p.positions()
+	ids := make([]string, 0, len(pos))
+	for i, s := range p.Steps {
+		if pos[s.ID] == i {
+			ids = append(ids, s.ID)
+		}
+	}
+	g := dependencyGraph(ids, func(id string) []string { return p.Steps[pos[id]].DependsOn })
+	preds, err := g.PredecessorMap()
+	if err != nil {
+		return make([]int, len(p.Steps))
+	}
 	wave := make([]int, len(p.Steps))
 	const (
 		unseen = iota
@@ -48,15 +61,21 @@ func (p *Plan) waves() []int {
 		}
 		state[i] = visiting
 		w := 0
+		// In depends_on order rather than the map's, so that which edge
+		// closes a cycle does not vary.
 		for _, d := range p.Steps[i].DependsOn {
-			if j, ok := pos[d]; ok {
-				w = max(w, visit(j)+1)
+			if _, ok := preds[p.Steps[i].ID][d]; ok {
+				w = max(w, visit(pos[d])+1)
 			}
 		}
 		wave[i], state[i] = w, done
 		return w
 	}
-	for i := range p.Steps {
+	for i, s := range p.Steps {
+		if j := pos[s.ID]; j != i {
+			wave[i] = visit(j)
+			continue
+		}
 		visit(i)
 	}
 	return wave

@@ -10,6 +10,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -26,9 +29,10 @@ type Plan struct {
 	Version     int    `json:"version"`
 	Pipeline    string `json:"pipeline"`
 	Description string `json:"description,omitempty"`
-	// SpecHash identifies what the run executes: the SHA-256 of the plan
-	// itself (without this field), so reformatting or commenting the spec
-	// does not change it, while any change to what runs does.
+	// SpecHash identifies what the run executes: the SHA-256 of the
+	// plan's canonical JSON (see Canonical), so formatting, comments, key
+	// order, quoting, the file's name and where it lives do not change it,
+	// while any change to what runs does.
 	SpecHash string     `json:"spec_hash"`
 	Source   string     `json:"source,omitempty"` // the spec's file name
 	Cloud    spec.Cloud `json:"cloud"`
@@ -87,15 +91,132 @@ type ForEach struct {
 	MaxParallel int   `json:"max_parallel,omitempty"`
 }
 
+// hash is the plan's SpecHash: the SHA-256 of its canonical JSON.
 func (p *Plan) hash() string {
-	q := *p
-	q.SpecHash = ""
-	b, err := json.Marshal(q)
+	b, err := json.Marshal(p.Canonical())
 	if err != nil {
 		return ""
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// Canonical returns a copy of p as its SpecHash sees it: what the spec
+// means, without where and how it was written. File names (Source, those
+// of positions) and line and column numbers are dropped, so that
+// formatting, comments, key order, quoting and where the file lives do
+// not count; a sub-pipeline counts by its content, not by its path, its
+// own SpecHash left out; depends_on and non_retryable are sets, sorted;
+// schedule times are in UTC and cron fields single-spaced. p is not
+// changed.
+func (p *Plan) Canonical() *Plan {
+	q := *p
+	q.SpecHash, q.Source, q.LogicalTime = "", "", nil
+	if s := p.Schedule; s != nil {
+		cs := *s
+		cs.Cron = strings.Join(strings.Fields(s.Cron), " ")
+		cs.Start, cs.End = utc(s.Start), utc(s.End)
+		q.Schedule = &cs
+	}
+	if p.Steps != nil {
+		q.Steps = make([]Step, len(p.Steps))
+		for i, s := range p.Steps {
+			q.Steps[i] = s.canonical()
+		}
+	}
+	return &q
+}
+
+func (s Step) canonical() Step {
+	s.DependsOn = sortedCopy(s.DependsOn)
+	s.Retry.NonRetryable = sortedCopy(s.Retry.NonRetryable)
+	// Where the templates are is all Templates says; which inputs hold
+	// them is in With already.
+	s.Templates = nil
+	if s.If != nil {
+		s.If = &Expr{Src: s.If.Src}
+	}
+	if fe := s.ForEach; fe != nil && fe.Expr != nil {
+		cf := *fe
+		cf.Expr = &Expr{Src: fe.Expr.Src}
+		s.ForEach = &cf
+	}
+	if sub := s.Pipeline; sub != nil {
+		cs := *sub
+		if sub.Plan != nil {
+			cs.Plan = sub.Plan.Canonical()
+		}
+		s.Pipeline = &cs
+		// with.spec is the child's path, as written; the child counts by
+		// what Pipeline holds.
+		s.With = withoutKey(s.With, "spec")
+	}
+	return s
+}
+
+// Positions lists where p's templates, conditions and for_each
+// expressions were written, by line and column only, in plan order (a
+// sub-pipeline's after its step's): what Canonical drops besides file
+// names. Two plans with the same SpecHash and the same Positions report
+// errors at the same places.
+func (p *Plan) Positions() []SrcPos {
+	var out []SrcPos
+	add := func(sp SrcPos) { out = append(out, SrcPos{Line: sp.Line, Col: sp.Col}) }
+	for _, s := range p.Steps {
+		keys := make([]string, 0, len(s.Templates))
+		for k := range s.Templates {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			add(s.Templates[k])
+		}
+		if s.If != nil {
+			add(s.If.SrcPos)
+		}
+		if s.ForEach != nil && s.ForEach.Expr != nil {
+			add(s.ForEach.Expr.SrcPos)
+		}
+		if s.Pipeline != nil && s.Pipeline.Plan != nil {
+			out = append(out, s.Pipeline.Plan.Positions()...)
+		}
+	}
+	return out
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func sortedCopy(s []string) []string {
+	if len(s) == 0 {
+		return s
+	}
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return s
+}
+
+// withoutKey returns the JSON object with without its key k; anything else
+// (not an object, no such key) is returned as is.
+func withoutKey(with json.RawMessage, k string) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(with, &m) != nil {
+		return with
+	}
+	if _, ok := m[k]; !ok {
+		return with
+	}
+	delete(m, k)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return with
+	}
+	return b
 }
 
 // Step is one compiled step.

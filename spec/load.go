@@ -133,8 +133,9 @@ func (l *loader) posAt(off int) hcl.Pos {
 	return hcl.Pos{Line: line, Column: col, Byte: off}
 }
 
-// Hash is the content hash that identifies a spec version in runs and
-// schedules: the SHA-256 of the file's bytes.
+// Hash is the SHA-256 of the file's bytes: it changes with every comment
+// and space. It is not what identifies a spec version in runs and
+// schedules; that is the planner's Plan.SpecHash, of what the spec means.
 func (p *Pipeline) Hash() string {
 	sum := sha256.Sum256(p.Source)
 	return hex.EncodeToString(sum[:])

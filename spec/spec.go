@@ -30,8 +30,7 @@ type Pipeline struct {
 	// hold templates: the planner evaluates them over the params and the
 	// listed env and puts the results into the plan.
 	PlanTemplates []PlanTemplate
-	// Source is the file's content, kept for rendering diagnostics and
-	// for the content hash that identifies what a run executed.
+	// Source is the file's content, kept for rendering diagnostics.
 	Source   []byte
 	Filename string
 	// paths maps source positions to YAML paths, for messages.

@@ -29,7 +29,12 @@ func TestValidateMessagesAreExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got bytes.Buffer
+	seen := map[string]bool{}
 	for _, c := range cases {
+		if seen[c.Name] {
+			continue // a file with several expected errors has several rows
+		}
+		seen[c.Name] = true
 		_, _, errOut := run(t, "validate", c.Path)
 		// The corpus's directory is where the test runs from; the file
 		// name alone keeps the golden file independent of it.

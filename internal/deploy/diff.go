@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +36,16 @@ func (c Change) String() string {
 // Diff lists what differs between the deployed plan (nil: nothing
 // deployed) and the new one, schedule first, then parameters, settings and
 // steps in the new plan's order. An empty list means nothing would change.
+//
+// The plans are compared as their spec hash sees them (planner's
+// Canonical), so a spec reformatted, commented or moved lists no change
+// in what runs. When nothing else differs, it lists the two things that
+// still make applying worthwhile: a spec hash that differs all the same
+// (the deployed plan was hashed by an older pipectl, so its runs are
+// found under another hash), and templates that moved in the file (the
+// deployed plan's messages would point at the old lines). File names
+// alone are not a change: the same spec applied as ./x.yaml and as x.yaml
+// is up to date.
 func Diff(old, cur *planner.Plan) []Change {
 	if old == nil {
 		what := "pipeline " + cur.Pipeline
@@ -43,6 +54,19 @@ func Diff(old, cur *planner.Plan) []Change {
 		}
 		return []Change{{Op: "+", What: what, To: fmt.Sprintf("%d steps", len(cur.Steps))}}
 	}
+	out := meaningDiff(old.Canonical(), cur.Canonical())
+	switch {
+	case len(out) > 0:
+	case old.SpecHash != cur.SpecHash:
+		out = append(out, Change{Op: "~", What: "spec hash", From: orNone(shortHash(old.SpecHash)), To: shortHash(cur.SpecHash)})
+	case !slices.Equal(old.Positions(), cur.Positions()):
+		out = append(out, Change{Op: "~", What: "template positions", To: "moved in the file (same spec hash)"})
+	}
+	return out
+}
+
+// meaningDiff is Diff of two deployed or compiled plans, canonical.
+func meaningDiff(old, cur *planner.Plan) []Change {
 	var out []Change
 	field := func(what, from, to string) {
 		if from != to {
@@ -171,6 +195,9 @@ func durText(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// shortHash is a spec hash as pipectl shows it.
+func shortHash(h string) string { return h[:min(len(h), 12)] }
 
 func orNone(s string) string {
 	if s == "" {

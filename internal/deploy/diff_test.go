@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -111,5 +112,63 @@ func TestOverlapRoundTrip(t *testing.T) {
 		if got := OverlapName(Overlap(name)); got != name {
 			t.Errorf("overlap %s came back as %s", name, got)
 		}
+	}
+}
+
+// TestDiffComparesMeaning: a deployed plan and a new one are compared as
+// their spec hash sees them, so how and where the spec is written is no
+// change, except that templates moved in the file and a hash from an
+// older pipectl are worth applying.
+func TestDiffComparesMeaning(t *testing.T) {
+	const file = "specs/nightly.yaml"
+	deployed := basePlan()
+	deployed.SpecHash, deployed.Source = "aaaaaaaaaaaaaaaaaaaa", file
+	agg := &deployed.Steps[1]
+	agg.Templates = map[string]planner.SrcPos{"sql": {File: file, Line: 9, Col: 12}}
+	agg.If = &planner.Expr{Src: "${params.limit > 1}", SrcPos: planner.SrcPos{File: file, Line: 8, Col: 9}}
+	deployed.Steps = append(deployed.Steps, planner.Step{ID: "sub", Kind: "pipeline", With: json.RawMessage(`{"spec":"lib/c.yaml"}`),
+		Pipeline: &planner.SubPipeline{Plan: &planner.Plan{Pipeline: "c", Source: "specs/lib/c.yaml", SpecHash: "cccc",
+			Steps: []planner.Step{{ID: "x", Kind: "dli.sql", With: json.RawMessage(`{"sql":"select 1"}`)}}}}})
+	for _, tc := range []struct {
+		name string
+		edit func(p *planner.Plan)
+		want []string
+	}{
+		{name: "the file named another way", edit: func(p *planner.Plan) {
+			p.Source = "./" + file
+			p.Steps[1].Templates["sql"] = planner.SrcPos{File: "/home/ci/" + file, Line: 9, Col: 12}
+			p.Steps[1].If.File = "./" + file
+		}},
+		{name: "the sub-pipeline's file named another way", edit: func(p *planner.Plan) {
+			p.Steps[2].With = json.RawMessage(`{"spec":"./lib/../lib/c.yaml"}`)
+			p.Steps[2].Pipeline.Plan.Source = "/abs/specs/lib/c.yaml"
+			p.Steps[2].Pipeline.Plan.SpecHash = "dddd"
+		}},
+		{name: "templates moved", edit: func(p *planner.Plan) {
+			p.Steps[1].Templates["sql"] = planner.SrcPos{File: file, Line: 10, Col: 12}
+			p.Steps[1].If.Line = 9
+		}, want: []string{"~ template positions: moved in the file (same spec hash)"}},
+		{name: "hashed by an older pipectl", edit: func(p *planner.Plan) {
+			p.SpecHash = "bbbbbbbbbbbbbbbbbbbb"
+		}, want: []string{"~ spec hash: aaaaaaaaaaaa -> bbbbbbbbbbbb"}},
+		{name: "the condition changed and moved", edit: func(p *planner.Plan) {
+			p.Steps[1].If = &planner.Expr{Src: "${params.limit > 2}", SrcPos: planner.SrcPos{File: file, Line: 20, Col: 9}}
+			p.SpecHash = "bbbbbbbbbbbbbbbbbbbb"
+		}, want: []string{"~ step agg: changed if"}},
+		{name: "the sub-pipeline changed", edit: func(p *planner.Plan) {
+			p.Steps[2].Pipeline.Plan.Steps[0].With = json.RawMessage(`{"sql":"select 2"}`)
+		}, want: []string{"~ step sub: changed pipeline"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cur := clone(deployed)
+			tc.edit(cur)
+			var got []string
+			for _, c := range Diff(deployed, cur) {
+				got = append(got, c.String())
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("changes:\n%q\nwant:\n%q", got, tc.want)
+			}
+		})
 	}
 }
