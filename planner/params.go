@@ -30,6 +30,10 @@ func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[str
 				c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError,
 					Summary: fmt.Sprintf("Invalid value for parameter %q", prm.Name),
 					Detail:  fmt.Sprintf("--param %s=%s: %s.", prm.Name, raw, err), Subject: prm.Range.Ptr()})
+				// Unknown when planning, of its type, so that the
+				// templates reading it are checked without follow-on
+				// errors.
+				c.runtimeParam(prm)
 				continue
 			}
 			out[prm.Name] = jsonValue(v)

@@ -72,6 +72,9 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 				st.If = &Expr{Src: "${false}", SrcPos: srcPos(s.If.Range)}
 			}
 		case string:
+			if !strings.Contains(x, "${") {
+				break // not a template: reported by the loader
+			}
 			if v, ok := c.template(s, st, plan, s.If.Node, inIf); ok && v.IsKnown() && !v.IsNull() {
 				if _, err := convert.Convert(v, cty.Bool); err != nil {
 					c.errorf(s.If.Range, "Condition is not a bool", "`if` must give true or false; this one gives %s.", v.Type().FriendlyName())
@@ -89,6 +92,9 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 			}
 			fe.Items = jsonValue(x).([]any)
 		case string:
+			if !strings.Contains(x, "${") {
+				break // not a template: reported by the loader
+			}
 			if v, ok := c.template(s, st, plan, s.ForEach.Node, inForEach); ok && v.IsKnown() && !v.IsNull() {
 				if t := v.Type(); !t.IsListType() && !t.IsTupleType() && !t.IsSetType() {
 					c.errorf(s.ForEach.Range, "for_each is not a list", "`for_each` must give a list; this one gives %s.", t.FriendlyName())
@@ -138,12 +144,24 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 		for _, p := range c.p.Params {
 			names = append(names, p.Name)
 		}
+		if len(ref.Path) == 0 {
+			known := "this spec has none"
+			if len(names) > 0 {
+				known = "this spec's are: " + strings.Join(names, ", ")
+			}
+			c.wholeRoot(ref, "params.NAME to read a parameter ("+known+")")
+			return false
+		}
 		if !slices.Contains(names, name(0)) {
 			c.unknownName(ref, "parameter", name(0), names)
 			return false
 		}
 	case expr.RootSteps:
 		id := name(0)
+		if len(ref.Path) == 0 {
+			c.wholeRoot(ref, "steps.ID.outputs.NAME to read an output of another step")
+			return false
+		}
 		if _, ok := c.index[id]; !ok {
 			c.unknownName(ref, "step", id, c.ids)
 			return false
@@ -186,6 +204,10 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 			c.implied[s.ID][id] = ref.Range
 		}
 	case expr.RootRun:
+		if len(ref.Path) == 0 {
+			c.wholeRoot(ref, "run.FIELD, one of: "+strings.Join(expr.RunFields(), ", "))
+			return false
+		}
 		if !slices.Contains(expr.RunFields(), name(0)) {
 			c.unknownName(ref, "run field", name(0), expr.RunFields())
 			return false
@@ -200,18 +222,22 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 		for _, e := range c.p.Env {
 			names = append(names, e.Name)
 		}
+		if len(ref.Path) == 0 {
+			c.wholeRoot(ref, "env.NAME to read an environment variable listed under `env`")
+			return false
+		}
 		if !slices.Contains(names, name(0)) {
 			c.errorf(ref.Range, "Environment variable not listed",
 				"env.%s is read but not listed under `env`. Listing it puts its value into the plan, and so into workflow history in clear text; for a credential use secret.%s instead.", name(0), name(0))
 			return false
 		}
 	case expr.RootSecret:
-		if where != inWith {
-			c.errorf(ref.Range, "Secret outside with", "secret.%s can be used only in `with`: secrets are resolved by the worker when it calls the service, never in conditions or for_each.", name(0))
+		if len(ref.Path) == 0 {
+			c.wholeRoot(ref, "secret.NAME to read a credential")
 			return false
 		}
-		if name(0) == "" {
-			c.errorf(ref.Range, "Invalid secret reference", "Write secret.NAME.")
+		if where != inWith {
+			c.errorf(ref.Range, "Secret outside with", "secret.%s can be used only in `with`: secrets are resolved by the worker when it calls the service, never in conditions or for_each.", name(0))
 			return false
 		}
 	default:
@@ -219,6 +245,12 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 		return false
 	}
 	return true
+}
+
+// wholeRoot reports a root used alone, as in ${steps}: it is no value a
+// template can use, only where names are looked up.
+func (c *compiler) wholeRoot(ref expr.Ref, write string) {
+	c.errorf(ref.Range, "Incomplete reference", "`%s` alone cannot be used in a template: write %s.", ref.Root, write)
 }
 
 func (c *compiler) unknownName(ref expr.Ref, what, name string, known []string) {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -159,7 +160,7 @@ func (l *loader) pipeline(p *Pipeline, n *yaml.Node) {
 		p.Name, p.NameRange = l.str(v), l.rng(v)
 		if p.Name != "" && !identRE.MatchString(p.Name) {
 			l.errorf(l.rng(v), "Invalid pipeline name",
-				"%q: a name starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.", p.Name)
+				"%s: a name starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.", Excerpt(p.Name))
 		}
 	}
 	if v, ok := fields["description"]; ok {
@@ -216,7 +217,7 @@ func (l *loader) endpoints(n *yaml.Node) map[string]string {
 		}
 		u := l.str(v)
 		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
-			l.errorf(l.rng(v), "Invalid endpoint", "%q is not a URL; write it as https://host[:port].", u)
+			l.errorf(l.rng(v), "Invalid endpoint", "%s is not a URL; write it as https://host[:port].", Excerpt(u))
 		}
 		out[svc] = u
 	}
@@ -247,9 +248,9 @@ func (l *loader) params(n *yaml.Node) []*Param {
 			if t, ok := f["type"]; ok {
 				p.Type = ParamType(l.str(t))
 				if p.Type != "" && !slices.Contains(ParamTypes(), string(p.Type)) {
-					detail := fmt.Sprintf("%q is not a parameter type; the types are: %s.", p.Type, strings.Join(ParamTypes(), ", "))
+					detail := fmt.Sprintf("%s is not a parameter type; the types are: %s.", Excerpt(string(p.Type)), strings.Join(ParamTypes(), ", "))
 					if sug := Suggest(string(p.Type), ParamTypes()); sug != "" {
-						detail = fmt.Sprintf("%q is not a parameter type. Did you mean %q?", p.Type, sug)
+						detail = fmt.Sprintf("%s is not a parameter type. Did you mean %q?", Excerpt(string(p.Type)), sug)
 					}
 					l.errorf(l.rng(t), "Unknown parameter type", "%s", detail)
 					p.Type = ""
@@ -390,7 +391,7 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 			case s.ID == "":
 			case !identRE.MatchString(s.ID):
 				l.errorf(s.Range, "Invalid step id",
-					"%q: an id starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.", s.ID)
+					"%s: an id starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.", Excerpt(s.ID))
 			case dup:
 				l.errorf(s.Range, "Duplicate step id", "Step %q is already defined at %s.", s.ID, prev)
 			default:
@@ -407,7 +408,12 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 			s.If = l.value(v)
 			if _, isBool := s.If.Raw.(bool); !isBool {
 				if str, isStr := s.If.Raw.(string); !isStr || !strings.Contains(str, "${") {
-					l.errorf(l.rng(v), "Invalid condition", "`if` is true, false or a template such as \"${params.full_load}\"; found %s.", kindName(v))
+					detail := fmt.Sprintf("`if` is true, false or a template such as \"${params.full_load}\"; found %s.", kindName(v))
+					switch strings.ToLower(str) {
+					case "yes", "no", "on", "off", "y", "n":
+						detail += " YAML 1.2 reads " + str + " as a string, not a bool: write true or false."
+					}
+					l.errorf(l.rng(v), "Invalid condition", "%s", detail)
 				}
 			}
 		}
@@ -493,9 +499,9 @@ func (l *loader) enum(n *yaml.Node, what string, values []string) string {
 	if s == "" || slices.Contains(values, s) {
 		return s
 	}
-	detail := fmt.Sprintf("%q is not a %s; expected one of: %s.", s, what, strings.Join(values, ", "))
+	detail := fmt.Sprintf("%s is not a %s; expected one of: %s.", Excerpt(s), what, strings.Join(values, ", "))
 	if sug := Suggest(s, values); sug != "" {
-		detail = fmt.Sprintf("%q is not a %s. Did you mean %q?", s, what, sug)
+		detail = fmt.Sprintf("%s is not a %s. Did you mean %q?", Excerpt(s), what, sug)
 	}
 	l.errorf(l.rng(n), "Invalid "+what, "%s", detail)
 	return ""
@@ -647,9 +653,9 @@ func (l *loader) mapping(n *yaml.Node, what string, required map[string]bool, al
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if !slices.Contains(allowed, k.Value) {
-			detail := fmt.Sprintf("%q is not a field of %s; expected one of: %s.", k.Value, what, strings.Join(allowed, ", "))
+			detail := fmt.Sprintf("%s is not a field of %s; expected one of: %s.", Excerpt(k.Value), what, strings.Join(allowed, ", "))
 			if s := suggest(k.Value, allowed, out); s != "" {
-				detail = fmt.Sprintf("%q is not a field of %s. Did you mean %q?", k.Value, what, s)
+				detail = fmt.Sprintf("%s is not a field of %s. Did you mean %q?", Excerpt(k.Value), what, s)
 			}
 			l.errorf(l.rng(k), "Unknown field", "%s", detail)
 			continue
@@ -717,7 +723,7 @@ func (l *loader) duration(n *yaml.Node) Duration {
 	}
 	d, err := time.ParseDuration(n.Value)
 	if err != nil || d <= 0 {
-		l.errorf(l.rng(n), "Invalid duration", "%q is not a positive duration; write one such as \"30s\", \"5m\" or \"1h30m\".", n.Value)
+		l.errorf(l.rng(n), "Invalid duration", "%s is not a positive duration; write one such as \"30s\", \"5m\" or \"1h30m\".", Excerpt(n.Value))
 		return 0
 	}
 	return Duration(d)
@@ -820,9 +826,27 @@ func kindName(n *yaml.Node) string {
 	case "!!null":
 		return "nothing (null)"
 	case "!!str":
-		return fmt.Sprintf("the string %q", n.Value)
+		return "the string " + Excerpt(n.Value)
 	}
 	return fmt.Sprintf("%s %s", strings.TrimPrefix(n.Tag, "!!"), n.Value)
+}
+
+// excerptLen bounds what a message quotes of a value, in characters.
+const excerptLen = 80
+
+// Excerpt quotes s for a message: its first line, cut to excerptLen
+// characters with "…" where it was cut. A file that is not a spec (say,
+// a sub-pipeline's with.spec naming the wrong file) is one long string to
+// YAML, and must not be printed whole.
+func Excerpt(s string) string {
+	line, _, more := strings.Cut(s, "\n")
+	if r := []rune(line); len(r) > excerptLen {
+		line, more = string(r[:excerptLen]), true
+	}
+	if more {
+		return strconv.Quote(line) + "…"
+	}
+	return strconv.Quote(line)
 }
 
 // suggest returns the candidate closest to name, if any is close enough.
