@@ -243,9 +243,11 @@ func (l *loader) params(n *yaml.Node) []*Param {
 		}
 		seen[k.Value] = true
 		p := &Param{Name: k.Value, Range: l.rng(k)}
+		typed := false // a type is written, if maybe not a valid one
 		if isParamDecl(v) {
-			f := l.mapping(v, "parameter", nil, "type", "default", "description")
+			f := l.paramFields(v)
 			if t, ok := f["type"]; ok {
+				typed = true
 				p.Type = ParamType(l.str(t))
 				if p.Type != "" && !slices.Contains(ParamTypes(), string(p.Type)) {
 					detail := fmt.Sprintf("%s is not a parameter type; the types are: %s.", Excerpt(string(p.Type)), strings.Join(ParamTypes(), ", "))
@@ -275,7 +277,7 @@ func (l *loader) params(n *yaml.Node) []*Param {
 			}
 		}
 		if p.Type == "" {
-			if p.Default == nil || p.Default.Raw != nil {
+			if !typed && (p.Default == nil || p.Default.Raw != nil) {
 				l.errorf(p.Range, "Parameter has no type", "Give parameter %q a `type` (%s) or a default value.", p.Name, strings.Join(ParamTypes(), ", "))
 			}
 			p.Type = ParamString
@@ -285,26 +287,57 @@ func (l *loader) params(n *yaml.Node) []*Param {
 	return out
 }
 
+// paramFields reads a parameter's long form, as mapping does, saying for
+// a field it does not know how a map default with such keys is written.
+func (l *loader) paramFields(n *yaml.Node) map[string]*yaml.Node {
+	fields := []string{"type", "default", "description"}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !slices.Contains(fields, k.Value) {
+			detail := fmt.Sprintf("%s is not a field of parameter; expected one of: %s. A mapping with a `type` key declares a parameter; to give a map default with such keys, write {type: map, default: {…}}.",
+				Excerpt(k.Value), strings.Join(fields, ", "))
+			if s := suggest(k.Value, fields, out); s != "" {
+				detail = fmt.Sprintf("%s is not a field of parameter. Did you mean %q?", Excerpt(k.Value), s)
+			}
+			l.errorf(l.rng(k), "Unknown field", "%s", detail)
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			l.errorf(l.rng(k), "Duplicate field", "%q is set twice in this parameter.", k.Value)
+			continue
+		}
+		out[k.Value] = v
+	}
+	return out
+}
+
 var paramRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 // isParamDecl tells the long form {type, default, description} from a
-// default that happens to be a mapping: only a mapping whose keys are all
-// among those three, with a type or a description, is a declaration.
+// default that happens to be a mapping. A mapping with a `type` key is a
+// declaration, whatever its other keys: so a misspelt `defualt` is
+// reported rather than silently making the whole mapping a map default.
+// (A map default that has a `type` key is written in the long form, as
+// {type: map, default: {type: …}}.) Without `type`, a mapping whose keys
+// are all among the three, with a description, is a declaration too.
 func isParamDecl(n *yaml.Node) bool {
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
 		return false
 	}
-	decl := false
+	described, other := false, false
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		switch n.Content[i].Value {
-		case "type", "description":
-			decl = true
+		case "type":
+			return true
+		case "description":
+			described = true
 		case "default":
 		default:
-			return false
+			other = true
 		}
 	}
-	return decl
+	return described && !other
 }
 
 func typeOf(v any) ParamType {
