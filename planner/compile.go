@@ -46,6 +46,13 @@ type Options struct {
 	// LookupEnv reads the environment variables the spec opts into with
 	// `env`; nil reads none.
 	LookupEnv func(name string) (string, bool)
+	// AllowUnsetParams lets a parameter with neither a default nor a
+	// value in Params go without one: when planning, its value is unknown
+	// (of its declared type, so the templates reading it are still
+	// checked), and the plan lists it in Unset. For commands that check
+	// or show a spec, such as a sub-pipeline's on its own; a plan with
+	// unset parameters must not be run.
+	AllowUnsetParams bool
 	// LoadSpec loads the spec a `pipeline` step runs, by its path: the
 	// step's with.spec joined to the directory of the spec naming it.
 	// Nil means spec.LoadFile.
@@ -73,6 +80,7 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 		Source:      p.Filename,
 	}
 	plan.Params = c.params(p, opts.Params)
+	plan.Unset = c.unset
 	plan.Env = c.env(p, opts.LookupEnv)
 	plan.Schedule = c.schedule(p.Schedule)
 	if opts.parent != nil {
@@ -183,6 +191,9 @@ type compiler struct {
 	subs    map[string]*SubPipeline
 	runtime map[string]spec.ParamType
 	subTree *subTree
+	// unset are the parameters left without a value
+	// (Options.AllowUnsetParams).
+	unset []string
 }
 
 // kind is LookupKind, from the compile's table.

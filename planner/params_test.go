@@ -9,6 +9,76 @@ import (
 	"github.com/pipectl/pipectl/spec"
 )
 
+// TestUnsetParams: with AllowUnsetParams, a parameter without a default
+// or a value is unknown when planning, of its declared type, so the
+// templates reading it are still checked, and the plan names it; without,
+// it is an error.
+func TestUnsetParams(t *testing.T) {
+	const src = `name: p
+params:
+  table: {type: string}
+  n: {type: number}
+  tables: {type: list}
+  conf: {type: map}
+  top: 10
+steps:
+  - id: a
+    kind: dli.sql
+    for_each: ${params.tables}
+    if: ${params.n > 1}
+    with: {sql: "SELECT * FROM ${params.table} LIMIT ${params.top + params.n} -- ${params.conf.k} ${item}"}
+`
+	plan, diags := CompileWith(load(t, src), Options{AllowUnsetParams: true})
+	if len(diags) != 0 || plan == nil {
+		t.Fatalf("diagnostics:\n%s", formatDiags(diagList(diags)))
+	}
+	if want := []string{"table", "n", "tables", "conf"}; !reflect.DeepEqual(plan.Unset, want) {
+		t.Errorf("unset %v, want %v", plan.Unset, want)
+	}
+	if want := map[string]any{"top": int64(10)}; !reflect.DeepEqual(plan.Params, want) {
+		t.Errorf("params %v, want %v", plan.Params, want)
+	}
+
+	_, diags = Compile(load(t, src))
+	want := []wantDiag{
+		{"3:3-3:8", "Parameter has no value", `Parameter "table" has no default: give one with --param table=VALUE.`},
+		{"4:3-4:4", "Parameter has no value", `Parameter "n" has no default: give one with --param n=VALUE.`},
+		{"5:3-5:9", "Parameter has no value", `Parameter "tables" has no default: give one with --param tables=VALUE.`},
+		{"6:3-6:7", "Parameter has no value", `Parameter "conf" has no default: give one with --param conf=VALUE.`},
+	}
+	if got := diagList(diags); !reflect.DeepEqual(got, want) {
+		t.Errorf("without AllowUnsetParams:\n%s\nwant:\n%s", formatDiags(got), formatDiags(want))
+	}
+
+	// Their types are checked.
+	for _, tt := range []struct {
+		name, src string
+		want      []wantDiag
+	}{
+		{
+			name: "a number used as a list",
+			src:  "name: p\nparams: {n: {type: number}}\nsteps:\n  - {id: a, kind: dli.sql, for_each: '${params.n}', with: {sql: x}}\n",
+			want: []wantDiag{{"4:38-4:51", "for_each is not a list", "`for_each` must give a list; this one gives number."}},
+		},
+		{
+			name: "a list added to",
+			src:  "name: p\nparams: {l: {type: list}}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: '${params.l + 1}'}}\n",
+			want: []wantDiag{{"4:43-4:51", "Invalid operand", "Unsuitable value for left operand: number required, but have list of dynamic."}},
+		},
+		{
+			name: "a string as a condition",
+			src:  "name: p\nparams: {s: {type: string}}\nsteps:\n  - {id: a, kind: dli.sql, if: '${params.s}', with: {sql: x}}\n",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := CompileWith(load(t, tt.src), Options{AllowUnsetParams: true})
+			if got := diagList(diags); len(got) != len(tt.want) || len(got) > 0 && !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("diagnostics:\n%s\nwant:\n%s", formatDiags(got), formatDiags(tt.want))
+			}
+		})
+	}
+}
+
 // TestBadParamOverride: a --param value that is not of the parameter's
 // type is one error; the templates reading the parameter see an unknown
 // value of its type, with no follow-on errors.

@@ -401,7 +401,8 @@ func ConvertParam(t spec.ParamType, v any) (any, error) {
 }
 
 // paramType is the cty type of a parameter type's values, for the
-// parameters a sub-pipeline gets when it runs.
+// parameters whose values are unknown when planning: a list or map of
+// anything, as its elements are not declared.
 func paramType(t spec.ParamType) cty.Type {
 	switch t {
 	case spec.ParamString:
@@ -410,6 +411,10 @@ func paramType(t spec.ParamType) cty.Type {
 		return cty.Number
 	case spec.ParamBool:
 		return cty.Bool
+	case spec.ParamList:
+		return cty.List(cty.DynamicPseudoType)
+	case spec.ParamMap:
+		return cty.Map(cty.DynamicPseudoType)
 	}
 	return cty.DynamicPseudoType
 }

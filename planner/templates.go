@@ -75,7 +75,9 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 			if !strings.Contains(x, "${") {
 				break // not a template: reported by the loader
 			}
-			if v, ok := c.template(s, st, plan, s.If.Node, inIf); ok && v.IsKnown() && !v.IsNull() {
+			// Checked when its type is known, even if its value is not
+			// (a parameter without a value yet).
+			if v, ok := c.template(s, st, plan, s.If.Node, inIf); ok && v.Type() != cty.DynamicPseudoType && !v.IsNull() {
 				if _, err := convert.Convert(v, cty.Bool); err != nil {
 					c.errorf(s.If.Range, "Condition is not a bool", "`if` must give true or false; this one gives %s.", v.Type().FriendlyName())
 				}
@@ -95,7 +97,7 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 			if !strings.Contains(x, "${") {
 				break // not a template: reported by the loader
 			}
-			if v, ok := c.template(s, st, plan, s.ForEach.Node, inForEach); ok && v.IsKnown() && !v.IsNull() {
+			if v, ok := c.template(s, st, plan, s.ForEach.Node, inForEach); ok && v.Type() != cty.DynamicPseudoType && !v.IsNull() {
 				if t := v.Type(); !t.IsListType() && !t.IsTupleType() && !t.IsSetType() {
 					c.errorf(s.ForEach.Range, "for_each is not a list", "`for_each` must give a list; this one gives %s.", t.FriendlyName())
 				}
