@@ -256,17 +256,14 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 			c.errorf(v.KeyRange, fmt.Sprintf("Unknown input %q", k), "%s", detail)
 			continue
 		}
+		// Credentials first: even in an input of the wrong type (a
+		// mapping for http's body) they are reported.
+		c.literalCredentials(v.Node, k, in.Secret)
 		conv, err := in.convert(v.Raw)
 		if err != nil {
 			c.errorf(v.Range, fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, err)
 			continue
 		}
-		if in.Secret {
-			if str, _ := v.Raw.(string); str != "" && !isSecretRef(str) {
-				c.errorf(v.Range, "Literal credential", "`with.%s` carries a credential: write it as ${secret.NAME} so the worker supplies it; a literal would be stored in workflow history in clear text.", k)
-			}
-		}
-		c.literalCredentials(v.Node, k, v.Raw)
 		out[k] = conv
 	}
 	for _, group := range kind.OneOf {

@@ -2,7 +2,6 @@ package planner
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -393,86 +392,13 @@ func srcPos(r hcl.Range) SrcPos {
 	return SrcPos{File: r.Filename, Line: r.Start.Line, Col: r.Start.Column}
 }
 
-// credentialKey reports whether an input name holds a credential: its last
-// dotted segment, lower-cased without '_' and '-', is a short credential
-// word, or ends with a longer one ("user_password", "X-Api-Key",
-// "client_secret"). Short words match whole segments only, so "task" is
-// not "sk".
-func credentialKey(key string) bool {
-	seg := key
-	if i := strings.LastIndex(key, "."); i >= 0 {
-		seg = key[i+1:]
-	}
-	seg = keyNormalizer.Replace(strings.ToLower(seg))
-	switch seg {
-	case "pwd", "sk", "token", "authorization":
-		return true
-	}
-	for _, w := range []string{"password", "passwd", "secret", "secretkey", "securitykey", "securitytoken",
-		"authtoken", "accesstoken", "refreshtoken", "apikey", "privatekey"} {
-		if strings.HasSuffix(seg, w) {
-			return true
-		}
-	}
-	return false
-}
-
-var keyNormalizer = strings.NewReplacer("_", "", "-", "")
-
-// Access keys are 20 upper-case letters and digits; secret keys 40
-// letters and digits.
-var (
-	akShape = regexp.MustCompile(`^[A-Z0-9]{20}$`)
-	skShape = regexp.MustCompile(`^[A-Za-z0-9]{40}$`)
-)
-
-func looksLikeKey(s string) bool {
-	hasDigit := strings.ContainsAny(s, "0123456789")
-	hasUpper := strings.ContainsAny(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-	hasLower := strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyz")
-	return (akShape.MatchString(s) && hasDigit && hasUpper) || (skShape.MatchString(s) && hasDigit && hasUpper && hasLower)
-}
-
-func isSecretRef(s string) bool { return strings.Contains(s, "${secret.") }
-
-// literalCredentials reports credentials written into `with` as literals
-// (or as templates over anything but secrets): they would be stored in
-// workflow history in clear text.
-func (c *compiler) literalCredentials(n *yaml.Node, key string, raw any) {
-	if n == nil {
-		return
-	}
-	var walk func(n *yaml.Node, key string)
-	walk = func(n *yaml.Node, key string) {
-		switch n.Kind {
-		case yaml.ScalarNode:
-			if n.Tag != "!!str" || n.Value == "" || isSecretRef(n.Value) {
-				return
-			}
-			if credentialKey(key) {
-				c.errorf(c.rng(n), "Literal credential",
-					"%q holds a credential: write it as ${secret.NAME} so the worker supplies it; a value written here would be stored in workflow history in clear text.", key)
-			} else if looksLikeKey(n.Value) {
-				c.errorf(c.rng(n), "Literal credential",
-					"This value looks like an access key or secret key; write it as ${secret.NAME} so the worker supplies it.")
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				walk(n.Content[i+1], n.Content[i].Value)
-			}
-		case yaml.SequenceNode:
-			for _, e := range n.Content {
-				walk(e, key)
-			}
-		case yaml.AliasNode:
-			walk(n.Alias, key)
-		}
-	}
-	walk(n, key)
-}
-
+// rng is where scalar n is written, its quotes included, as the loader
+// gives it.
 func (c *compiler) rng(n *yaml.Node) hcl.Range {
 	r := rangeOfNode(c.p, n)
 	r.End.Column += len([]rune(n.Value))
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		r.End.Column += 2
+	}
 	return r
 }

@@ -38,7 +38,7 @@ func LoadFile(path string) (*Pipeline, hcl.Diagnostics) {
 // the pipeline is returned even with errors, holding what was valid.
 func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
 	l := &loader{file: filename, src: src, lineStarts: lineStarts(src), aliasBudget: maxAliasValues(src)}
-	p := &Pipeline{Source: src, Filename: filename}
+	p := &Pipeline{Source: src, Filename: filename, lineStarts: l.lineStarts}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {
@@ -73,6 +73,7 @@ func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
 	indexPaths(&doc, "", &p.paths)
 	sortPaths(p.paths)
 	l.pipeline(p, doc.Content[0])
+	l.keysInSpec(&doc)
 	return p, l.diags
 }
 
