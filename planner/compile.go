@@ -46,6 +46,13 @@ type Options struct {
 	// LookupEnv reads the environment variables the spec opts into with
 	// `env`; nil reads none.
 	LookupEnv func(name string) (string, bool)
+	// AllowUnsetParams lets a parameter with neither a default nor a
+	// value in Params go without one: when planning, its value is unknown
+	// (of its declared type, so the templates reading it are still
+	// checked), and the plan lists it in Unset. For commands that check
+	// or show a spec, such as a sub-pipeline's on its own; a plan with
+	// unset parameters must not be run.
+	AllowUnsetParams bool
 	// LoadSpec loads the spec a `pipeline` step runs, by its path: the
 	// step's with.spec joined to the directory of the spec naming it.
 	// Nil means spec.LoadFile.
@@ -71,6 +78,7 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 		Source:      p.Filename,
 	}
 	plan.Params = c.params(p, opts.Params)
+	plan.Unset = c.unset
 	plan.Env = c.env(p, opts.LookupEnv)
 	plan.Description, plan.Cloud = c.planTemplates(plan)
 	plan.Schedule = c.schedule(p.Schedule)
@@ -187,6 +195,9 @@ type compiler struct {
 	subs    map[string]*SubPipeline
 	runtime map[string]spec.ParamType
 	subTree *subTree
+	// unset are the parameters left without a value
+	// (Options.AllowUnsetParams).
+	unset []string
 }
 
 // kind is LookupKind, from the compile's table.
@@ -249,17 +260,14 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 			c.errorf(v.KeyRange, fmt.Sprintf("Unknown input %q", k), "%s", detail)
 			continue
 		}
+		// Credentials first: even in an input of the wrong type (a
+		// mapping for http's body) they are reported.
+		c.literalCredentials(v.Node, k, in.Secret)
 		conv, err := in.convert(v.Raw)
 		if err != nil {
 			c.errorf(v.Range, fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, err)
 			continue
 		}
-		if in.Secret {
-			if str, _ := v.Raw.(string); str != "" && !isSecretRef(str) {
-				c.errorf(v.Range, "Literal credential", "`with.%s` carries a credential: write it as ${secret.NAME} so the worker supplies it; a literal would be stored in workflow history in clear text.", k)
-			}
-		}
-		c.literalCredentials(v.Node, k, v.Raw)
 		out[k] = conv
 	}
 	for _, group := range kind.OneOf {

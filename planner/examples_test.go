@@ -9,24 +9,31 @@ import (
 	"github.com/pipectl/pipectl/spec"
 )
 
-// TestExamplesCompile loads and compiles every example pipeline: each must
-// give no diagnostic at all, and a plan that comes back from JSON — a
-// workflow's input — exactly as it was.
+// TestExamplesCompile loads and compiles every example pipeline, the
+// sub-pipelines of lib/ included, as `pipectl validate` does (parameters
+// without a default left unset): each must give no diagnostic at all, and
+// a plan that comes back from JSON — a workflow's input — exactly as it
+// was.
 func TestExamplesCompile(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "examples", "pipelines", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) == 0 {
-		t.Fatal("no example pipelines in ../examples/pipelines")
+	lib, err := filepath.Glob(filepath.Join("..", "examples", "pipelines", "lib", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+	if len(files) == 0 || len(lib) == 0 {
+		t.Fatal("no example pipelines in ../examples/pipelines or its lib/")
+	}
+	for _, f := range append(files, lib...) {
+		name, _ := filepath.Rel(filepath.Join("..", "examples", "pipelines"), f)
+		t.Run(name, func(t *testing.T) {
 			p, diags := spec.LoadFile(f)
 			if len(diags) != 0 {
 				t.Fatalf("spec.LoadFile:\n%s", formatDiags(diagList(diags)))
 			}
-			plan, diags := Compile(p)
+			plan, diags := CompileWith(p, Options{AllowUnsetParams: true})
 			if len(diags) != 0 {
 				t.Fatalf("Compile:\n%s", formatDiags(diagList(diags)))
 			}
@@ -50,6 +57,7 @@ func TestExamplesCompile(t *testing.T) {
 			if err := json.Unmarshal(b, &back); err != nil {
 				t.Fatalf("plan JSON does not unmarshal: %v\n%s", err, b)
 			}
+			back.Unset = plan.Unset // not in the JSON: such a plan is never run
 			if !reflect.DeepEqual(&back, plan) {
 				t.Errorf("plan changed in a JSON round trip:\n got %+v\nwant %+v", back, *plan)
 			}

@@ -14,8 +14,9 @@ import (
 )
 
 // params resolves every parameter's value: the override if given, else the
-// default. A parameter with neither is an error, as is an override of a
-// parameter the spec does not declare.
+// default. A parameter with neither is an error (unless
+// Options.AllowUnsetParams), as is an override of a parameter the spec
+// does not declare.
 func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[string]any {
 	out := map[string]any{}
 	names := make([]string, 0, len(p.Params))
@@ -30,6 +31,10 @@ func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[str
 				c.diags = append(c.diags, &hcl.Diagnostic{Severity: hcl.DiagError,
 					Summary: fmt.Sprintf("Invalid value for parameter %q", prm.Name),
 					Detail:  fmt.Sprintf("--param %s=%s: %s.", prm.Name, raw, err), Subject: prm.Range.Ptr()})
+				// Unknown when planning, of its type, so that the
+				// templates reading it are checked without follow-on
+				// errors.
+				c.runtimeParam(prm)
 				continue
 			}
 			out[prm.Name] = jsonValue(v)
@@ -41,6 +46,10 @@ func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[str
 			c.runtimeParam(prm)
 			if c.opts.parent != nil {
 				c.errorf(c.opts.parent.at, "Parameter has no value", "Sub-pipeline %s needs parameter %q, which has no default: give it in with.params.", p.Name, prm.Name)
+				continue
+			}
+			if c.opts.AllowUnsetParams {
+				c.unset = append(c.unset, prm.Name)
 				continue
 			}
 			c.errorf(prm.Range, "Parameter has no value", "Parameter %q has no default: give one with --param %s=VALUE.", prm.Name, prm.Name)

@@ -38,6 +38,10 @@ type Plan struct {
 	Cloud    spec.Cloud `json:"cloud"`
 	// Params are the resolved parameter values, defaults and overrides.
 	Params map[string]any `json:"params,omitempty"`
+	// Unset names the parameters that have no value, in spec order: a
+	// plan compiled with Options.AllowUnsetParams to be checked or shown,
+	// never run. It is not part of the plan's JSON.
+	Unset []string `json:"-"`
 	// Env holds the values of the environment variables the spec opted
 	// into; they are in history in clear text, by the spec's choice.
 	Env map[string]string `json:"env,omitempty"`

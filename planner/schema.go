@@ -163,7 +163,7 @@ func pipelineSchema() object {
 				"minLength", 1,
 			),
 			"params", obj(
-				"description", "Typed parameters, readable as ${params.NAME}: by name, a default value (the type is the value's) or {type, default, description}. A parameter without a default must be given with --param.",
+				"description", "Typed parameters, readable as ${params.NAME}: by name, a default value (the type is the value's) or {type, default, description} (a mapping with a type key is always this long form). A parameter without a default must be given with --param to apply or run the spec.",
 				"type", "object",
 				"propertyNames", obj("pattern", paramNamePattern),
 				"additionalProperties", ref("param"),
@@ -511,9 +511,10 @@ func inputSchema(in Input) object {
 	)
 }
 
-// paramSchema is the schema of one parameter: a mapping whose keys are
-// all among type, default and description, with a type or a description,
-// is the long form; anything else is the short form, the default value.
+// paramSchema is the schema of one parameter: a mapping with a type, or
+// whose keys are all among type, default and description with a
+// description, is the long form; anything else is the short form, the
+// default value.
 func paramSchema() object {
 	var byType []any
 	for _, t := range spec.ParamTypes() {
@@ -530,8 +531,10 @@ func paramSchema() object {
 		"description", "A parameter: its default value, or {type, default, description}.",
 		"if", obj(
 			"type", "object",
-			"propertyNames", obj("enum", []string{"type", "default", "description"}),
-			"anyOf", []any{obj("required", []string{"type"}), obj("required", []string{"description"})},
+			"anyOf", []any{
+				obj("required", []string{"type"}),
+				obj("required", []string{"description"}, "propertyNames", obj("enum", []string{"type", "default", "description"})),
+			},
 		),
 		"then", obj(
 			"type", "object",
@@ -541,7 +544,7 @@ func paramSchema() object {
 					"description", "The parameter's type (default: its default value's).",
 					"enum", spec.ParamTypes(),
 				),
-				"default", obj("description", "The value when none is given, without templates; without one, the parameter must be given with --param."),
+				"default", obj("description", "The value when none is given, without templates; without one, the parameter must be given with --param to apply or run the spec."),
 				"description", obj("description", "What the parameter is for.", "type", scalar, "minLength", 1),
 			),
 			"allOf", byType,

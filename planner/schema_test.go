@@ -331,21 +331,20 @@ func TestJSONSchemaMatchesLoader(t *testing.T) {
 		{"poll", "name: p\ndefaults: {poll: {bogus_field: 1}}\nsteps:\n" + step, []string{"$defs", "poll", "properties"}},
 		{"schedule", "name: p\nschedule: {cron: '@daily', bogus_field: 1}\nsteps:\n" + step, []string{"properties", "schedule", "properties"}},
 		{"step", "name: p\nsteps:\n" + step + "    bogus_field: 1\n", []string{"$defs", "step", "properties"}},
-		{"param", "name: p\nparams: {x: {type: string, bogus_field: 1}}\nsteps:\n" + step, nil},
+		{"param", "name: p\nparams: {x: {type: string, bogus_field: 1}}\nsteps:\n" + step, []string{"$defs", "param", "then", "properties"}},
+		{"param without type", "name: p\nparams: {x: {description: d, bogus_field: 1}}\nsteps:\n" + step, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, diags := spec.Load("test.yaml", []byte(tt.src))
 			if tt.schema == nil {
-				// A mapping with other keys than type, default and
-				// description is a parameter's default, not its declaration.
+				// A mapping without a type and with other keys than
+				// type, default and description is a parameter's
+				// default, not its declaration.
 				if diags.HasErrors() {
 					t.Fatalf("unexpected errors: %v", diags)
 				}
-				want := []string{"default", "description", "type"}
-				if got := keysOf(at(t, s, "$defs", "param", "then", "properties")); !reflect.DeepEqual(got, want) {
-					t.Errorf("param declaration fields %v, want %v", got, want)
-				}
-				if got := strs(at(t, s, "$defs", "param", "if", "propertyNames", "enum")); !reflect.DeepEqual(got, []string{"type", "default", "description"}) {
+				described := at(t, s, "$defs", "param", "if", "anyOf").([]any)[1]
+				if got := strs(at(t, described, "propertyNames", "enum")); !reflect.DeepEqual(got, []string{"type", "default", "description"}) {
 					t.Errorf("param declaration keys %v", got)
 				}
 				return
@@ -357,7 +356,8 @@ func TestJSONSchemaMatchesLoader(t *testing.T) {
 			if !ok {
 				t.Fatalf("detail %q lists no fields", diags[0].Detail)
 			}
-			loader := strings.Split(strings.TrimSuffix(list, "."), ", ")
+			list, _, _ = strings.Cut(list, ".")
+			loader := strings.Split(list, ", ")
 			sort.Strings(loader)
 			if got := keysOf(at(t, s, tt.schema...)); !reflect.DeepEqual(got, loader) {
 				t.Errorf("schema declares %v; the loader accepts %v", got, loader)
@@ -483,7 +483,10 @@ func TestJSONSchemaValidates(t *testing.T) {
 		{name: "params short and long form", src: "name: p\nparams:\n  a: 1\n  b: {type: list, default: [x]}\n  c: {type: string, description: required one}\n  d: {k: v}\n  e: {default: 3, description: three}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n", valid: true, planner: "c has no value without --param"},
 		{name: "param of unknown type", src: "name: p\nparams: {a: {type: strin, default: x}}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"},
 		{name: "param default of another type", src: "name: p\nparams: {a: {type: number, default: ten}}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"},
-		{name: "param declaration with an unknown field is a map default", src: "name: p\nparams: {a: {type: number, default: ten, unit: s}}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n", valid: true},
+		{name: "param declaration with an unknown field", src: "name: p\nparams: {a: {type: number, default: 10, unit: s}}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"},
+		{name: "param declaration with a misspelt default", src: "name: p\nparams: {a: {type: string, defualt: x}}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"},
+		{name: "map default with a type key, long form", src: "name: p\nparams: {a: {type: map, default: {type: jdbc, host: h}}}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n", valid: true},
+		{name: "map default with a description key and others", src: "name: p\nparams: {a: {description: d, owner: o}}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n", valid: true},
 		{name: "bad param name", src: "name: p\nparams: {1x: 1}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"},
 		{name: "env list and single", src: "name: p\nenv: [HOME]\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n", valid: true},
 		{name: "env mapping", src: "name: p\nenv: {HOME: x}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"},

@@ -401,8 +401,9 @@ func ConvertParam(t spec.ParamType, v any) (any, error) {
 }
 
 // paramType is the cty type of a parameter type's values, for the
-// parameters a sub-pipeline gets when it runs: what is known of a value
-// not known yet.
+// parameters whose values are unknown when planning (a sub-pipeline's, or
+// one given no value yet): a list or map of anything, as its elements are
+// not declared.
 func paramType(t spec.ParamType) cty.Type {
 	switch t {
 	case spec.ParamString:

@@ -2,7 +2,6 @@ package planner
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -76,6 +75,9 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 				st.If = &Expr{Src: "${false}", SrcPos: srcPos(s.If.Range)}
 			}
 		case string:
+			if !strings.Contains(x, "${") {
+				break // not a template: reported by the loader
+			}
 			// The type decides, not the value: "true" from a parameter
 			// would pass where a step's output would not. Unlike a bool
 			// input, a condition takes no string.
@@ -98,6 +100,9 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 			}
 			fe.Items = jsonValue(x).([]any)
 		case string:
+			if !strings.Contains(x, "${") {
+				break // not a template: reported by the loader
+			}
 			if v, ok := c.template(s, st, plan, s.ForEach.Node, inForEach); ok && !fits(v, shapeList) {
 				c.errorf(s.ForEach.Range, "for_each is not a list", "`for_each` must give a list; this one gives %s.", valueName(v))
 			}
@@ -154,12 +159,24 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 		for _, p := range c.p.Params {
 			names = append(names, p.Name)
 		}
+		if len(ref.Path) == 0 {
+			known := "this spec has none"
+			if len(names) > 0 {
+				known = "this spec's are: " + strings.Join(names, ", ")
+			}
+			c.wholeRoot(ref, "params.NAME to read a parameter ("+known+")")
+			return false
+		}
 		if !slices.Contains(names, name(0)) {
 			c.unknownName(ref, "parameter", name(0), names)
 			return false
 		}
 	case expr.RootSteps:
 		id := name(0)
+		if len(ref.Path) == 0 {
+			c.wholeRoot(ref, "steps.ID.outputs.NAME to read an output of another step")
+			return false
+		}
 		if _, ok := c.index[id]; !ok {
 			c.unknownName(ref, "step", id, c.ids)
 			return false
@@ -202,6 +219,10 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 			c.implied[s.ID][id] = ref.Range
 		}
 	case expr.RootRun:
+		if len(ref.Path) == 0 {
+			c.wholeRoot(ref, "run.FIELD, one of: "+strings.Join(expr.RunFields(), ", "))
+			return false
+		}
 		if !slices.Contains(expr.RunFields(), name(0)) {
 			c.unknownName(ref, "run field", name(0), expr.RunFields())
 			return false
@@ -216,18 +237,22 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 		for _, e := range c.p.Env {
 			names = append(names, e.Name)
 		}
+		if len(ref.Path) == 0 {
+			c.wholeRoot(ref, "env.NAME to read an environment variable listed under `env`")
+			return false
+		}
 		if !slices.Contains(names, name(0)) {
 			c.errorf(ref.Range, "Environment variable not listed",
 				"env.%s is read but not listed under `env`. Listing it puts its value into the plan, and so into workflow history in clear text; for a credential use secret.%s instead.", name(0), name(0))
 			return false
 		}
 	case expr.RootSecret:
-		if where != inWith {
-			c.errorf(ref.Range, "Secret outside with", "secret.%s can be used only in `with`: secrets are resolved by the worker when it calls the service, never in conditions, for_each, description or cloud.", name(0))
+		if len(ref.Path) == 0 {
+			c.wholeRoot(ref, "secret.NAME to read a credential")
 			return false
 		}
-		if name(0) == "" {
-			c.errorf(ref.Range, "Invalid secret reference", "Write secret.NAME.")
+		if where != inWith {
+			c.errorf(ref.Range, "Secret outside with", "secret.%s can be used only in `with`: secrets are resolved by the worker when it calls the service, never in conditions, for_each, description or cloud.", name(0))
 			return false
 		}
 	default:
@@ -235,6 +260,12 @@ func (c *compiler) ref(s *spec.Step, st *Step, ref expr.Ref, where tplPlace) boo
 		return false
 	}
 	return true
+}
+
+// wholeRoot reports a root used alone, as in ${steps}: it is no value a
+// template can use, only where names are looked up.
+func (c *compiler) wholeRoot(ref expr.Ref, write string) {
+	c.errorf(ref.Range, "Incomplete reference", "`%s` alone cannot be used in a template: write %s.", ref.Root, write)
 }
 
 func (c *compiler) unknownName(ref expr.Ref, what, name string, known []string) {
@@ -376,84 +407,8 @@ func srcPos(r hcl.Range) SrcPos {
 	return SrcPos{File: r.Filename, Line: r.Start.Line, Col: r.Start.Column}
 }
 
-// credentialKey reports whether an input name holds a credential: its last
-// dotted segment, lower-cased without '_' and '-', is a short credential
-// word, or ends with a longer one ("user_password", "X-Api-Key",
-// "client_secret"). Short words match whole segments only, so "task" is
-// not "sk".
-func credentialKey(key string) bool {
-	seg := key
-	if i := strings.LastIndex(key, "."); i >= 0 {
-		seg = key[i+1:]
-	}
-	seg = keyNormalizer.Replace(strings.ToLower(seg))
-	switch seg {
-	case "pwd", "sk", "token", "authorization":
-		return true
-	}
-	for _, w := range []string{"password", "passwd", "secret", "secretkey", "securitykey", "securitytoken",
-		"authtoken", "accesstoken", "refreshtoken", "apikey", "privatekey"} {
-		if strings.HasSuffix(seg, w) {
-			return true
-		}
-	}
-	return false
-}
-
-var keyNormalizer = strings.NewReplacer("_", "", "-", "")
-
-// Access keys are 20 upper-case letters and digits; secret keys 40
-// letters and digits.
-var (
-	akShape = regexp.MustCompile(`^[A-Z0-9]{20}$`)
-	skShape = regexp.MustCompile(`^[A-Za-z0-9]{40}$`)
-)
-
-func looksLikeKey(s string) bool {
-	hasDigit := strings.ContainsAny(s, "0123456789")
-	hasUpper := strings.ContainsAny(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-	hasLower := strings.ContainsAny(s, "abcdefghijklmnopqrstuvwxyz")
-	return (akShape.MatchString(s) && hasDigit && hasUpper) || (skShape.MatchString(s) && hasDigit && hasUpper && hasLower)
-}
-
-func isSecretRef(s string) bool { return strings.Contains(s, "${secret.") }
-
-// literalCredentials reports credentials written into `with` as literals
-// (or as templates over anything but secrets): they would be stored in
-// workflow history in clear text.
-func (c *compiler) literalCredentials(n *yaml.Node, key string, raw any) {
-	if n == nil {
-		return
-	}
-	var walk func(n *yaml.Node, key string)
-	walk = func(n *yaml.Node, key string) {
-		switch n.Kind {
-		case yaml.ScalarNode:
-			if n.Tag != "!!str" || n.Value == "" || isSecretRef(n.Value) {
-				return
-			}
-			if credentialKey(key) {
-				c.errorf(c.rng(n), "Literal credential",
-					"%q holds a credential: write it as ${secret.NAME} so the worker supplies it; a value written here would be stored in workflow history in clear text.", key)
-			} else if looksLikeKey(n.Value) {
-				c.errorf(c.rng(n), "Literal credential",
-					"This value looks like an access key or secret key; write it as ${secret.NAME} so the worker supplies it.")
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				walk(n.Content[i+1], n.Content[i].Value)
-			}
-		case yaml.SequenceNode:
-			for _, e := range n.Content {
-				walk(e, key)
-			}
-		case yaml.AliasNode:
-			walk(n.Alias, key)
-		}
-	}
-	walk(n, key)
-}
-
+// rng is where scalar n is written, its quotes included, as the loader
+// gives it.
 func (c *compiler) rng(n *yaml.Node) hcl.Range {
 	r := rangeOfNode(c.p, n)
 	r.End.Column += len([]rune(n.Value))

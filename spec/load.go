@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,7 +40,7 @@ func LoadFile(path string) (*Pipeline, hcl.Diagnostics) {
 // the pipeline is returned even with errors, holding what was valid.
 func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
 	l := &loader{file: filename, src: src, lineStarts: lineStarts(src), aliasBudget: maxAliasValues(src)}
-	p := &Pipeline{Source: src, Filename: filename}
+	p := &Pipeline{Source: src, Filename: filename, lineStarts: l.lineStarts}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {
@@ -74,6 +75,7 @@ func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
 	indexPaths(&doc, "", &p.paths)
 	sortPaths(p.paths)
 	l.pipeline(p, doc.Content[0])
+	l.keysInSpec(&doc)
 	return p, l.diags
 }
 
@@ -162,7 +164,7 @@ func (l *loader) pipeline(p *Pipeline, n *yaml.Node) {
 		p.Name, p.NameRange = l.str(v), l.rng(v)
 		if p.Name != "" && !identRE.MatchString(p.Name) {
 			l.errorf(l.rng(v), "Invalid pipeline name",
-				"%q: a name starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.", p.Name)
+				"%s: a name starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.", Excerpt(p.Name))
 		}
 	}
 	if v, ok := fields["description"]; ok {
@@ -227,7 +229,7 @@ func (l *loader) endpoints(p *Pipeline, n *yaml.Node) map[string]string {
 			continue // checked once evaluated
 		}
 		if !EndpointURL(u) {
-			l.errorf(l.rng(v), "Invalid endpoint", "%q is not a URL; write it as https://host[:port].", u)
+			l.errorf(l.rng(v), "Invalid endpoint", "%s is not a URL; write it as https://host[:port].", Excerpt(u))
 		}
 		out[svc] = u
 	}
@@ -303,14 +305,18 @@ func (l *loader) params(n *yaml.Node) []*Param {
 		}
 		seen[k.Value] = true
 		p := &Param{Name: k.Value, Range: l.rng(k)}
+		typed := false // a type is written, if maybe not a valid one
 		if isParamDecl(v) {
-			f := l.mapping(v, "parameter", nil, "type", "default", "description")
+			f := l.paramFields(v)
+			if _, ok := f["type"]; ok {
+				typed = true
+			}
 			if t, ok := f["type"]; ok && !l.template(t, "a parameter's type") {
 				p.Type = ParamType(l.str(t))
 				if p.Type != "" && !slices.Contains(ParamTypes(), string(p.Type)) {
-					detail := fmt.Sprintf("%q is not a parameter type; the types are: %s.", p.Type, strings.Join(ParamTypes(), ", "))
+					detail := fmt.Sprintf("%s is not a parameter type; the types are: %s.", Excerpt(string(p.Type)), strings.Join(ParamTypes(), ", "))
 					if sug := Suggest(string(p.Type), ParamTypes()); sug != "" {
-						detail = fmt.Sprintf("%q is not a parameter type. Did you mean %q?", p.Type, sug)
+						detail = fmt.Sprintf("%s is not a parameter type. Did you mean %q?", Excerpt(string(p.Type)), sug)
 					}
 					l.errorf(l.rng(t), "Unknown parameter type", "%s", detail)
 					p.Type = ""
@@ -335,7 +341,7 @@ func (l *loader) params(n *yaml.Node) []*Param {
 			}
 		}
 		if p.Type == "" {
-			if p.Default == nil || p.Default.Raw != nil {
+			if !typed && (p.Default == nil || p.Default.Raw != nil) {
 				l.errorf(p.Range, "Parameter has no type", "Give parameter %q a `type` (%s) or a default value.", p.Name, strings.Join(ParamTypes(), ", "))
 			}
 			p.Type = ParamString
@@ -345,26 +351,57 @@ func (l *loader) params(n *yaml.Node) []*Param {
 	return out
 }
 
+// paramFields reads a parameter's long form, as mapping does, saying for
+// a field it does not know how a map default with such keys is written.
+func (l *loader) paramFields(n *yaml.Node) map[string]*yaml.Node {
+	fields := []string{"type", "default", "description"}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !slices.Contains(fields, k.Value) {
+			detail := fmt.Sprintf("%s is not a field of parameter; expected one of: %s. A mapping with a `type` key declares a parameter; to give a map default with such keys, write {type: map, default: {…}}.",
+				Excerpt(k.Value), strings.Join(fields, ", "))
+			if s := suggest(k.Value, fields, out); s != "" {
+				detail = fmt.Sprintf("%s is not a field of parameter. Did you mean %q?", Excerpt(k.Value), s)
+			}
+			l.errorf(l.rng(k), "Unknown field", "%s", detail)
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			l.errorf(l.rng(k), "Duplicate field", "%q is set twice in this parameter.", k.Value)
+			continue
+		}
+		out[k.Value] = v
+	}
+	return out
+}
+
 var paramRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 // isParamDecl tells the long form {type, default, description} from a
-// default that happens to be a mapping: only a mapping whose keys are all
-// among those three, with a type or a description, is a declaration.
+// default that happens to be a mapping. A mapping with a `type` key is a
+// declaration, whatever its other keys: so a misspelt `defualt` is
+// reported rather than silently making the whole mapping a map default.
+// (A map default that has a `type` key is written in the long form, as
+// {type: map, default: {type: …}}.) Without `type`, a mapping whose keys
+// are all among the three, with a description, is a declaration too.
 func isParamDecl(n *yaml.Node) bool {
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
 		return false
 	}
-	decl := false
+	described, other := false, false
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		switch n.Content[i].Value {
-		case "type", "description":
-			decl = true
+		case "type":
+			return true
+		case "description":
+			described = true
 		case "default":
 		default:
-			return false
+			other = true
 		}
 	}
-	return decl
+	return described && !other
 }
 
 func typeOf(v any) ParamType {
@@ -451,7 +488,7 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 			case s.ID == "":
 			case !identRE.MatchString(s.ID):
 				l.errorf(s.Range, "Invalid step id",
-					"%q: an id starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.", s.ID)
+					"%s: an id starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.", Excerpt(s.ID))
 			case dup:
 				l.errorf(s.Range, "Duplicate step id", "Step %q is already defined at %s.", s.ID, prev)
 			default:
@@ -468,7 +505,12 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 			s.If = l.value(v)
 			if _, isBool := s.If.Raw.(bool); !isBool {
 				if str, isStr := s.If.Raw.(string); !isStr || !strings.Contains(str, "${") {
-					l.errorf(l.rng(v), "Invalid condition", "`if` is true, false or a template such as \"${params.full_load}\"; found %s.", kindName(v))
+					detail := fmt.Sprintf("`if` is true, false or a template such as \"${params.full_load}\"; found %s.", kindName(v))
+					switch strings.ToLower(str) {
+					case "yes", "no", "on", "off", "y", "n":
+						detail += " YAML 1.2 reads " + str + " as a string, not a bool: write true or false."
+					}
+					l.errorf(l.rng(v), "Invalid condition", "%s", detail)
 				}
 			}
 		}
@@ -556,9 +598,9 @@ func (l *loader) enum(n *yaml.Node, what string, values []string) string {
 	if s == "" || slices.Contains(values, s) {
 		return s
 	}
-	detail := fmt.Sprintf("%q is not a %s; expected one of: %s.", s, what, strings.Join(values, ", "))
+	detail := fmt.Sprintf("%s is not a %s; expected one of: %s.", Excerpt(s), what, strings.Join(values, ", "))
 	if sug := Suggest(s, values); sug != "" {
-		detail = fmt.Sprintf("%q is not a %s. Did you mean %q?", s, what, sug)
+		detail = fmt.Sprintf("%s is not a %s. Did you mean %q?", Excerpt(s), what, sug)
 	}
 	l.errorf(l.rng(n), "Invalid "+what, "%s", detail)
 	return ""
@@ -710,9 +752,9 @@ func (l *loader) mapping(n *yaml.Node, what string, required map[string]bool, al
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if !slices.Contains(allowed, k.Value) {
-			detail := fmt.Sprintf("%q is not a field of %s; expected one of: %s.", k.Value, what, strings.Join(allowed, ", "))
+			detail := fmt.Sprintf("%s is not a field of %s; expected one of: %s.", Excerpt(k.Value), what, strings.Join(allowed, ", "))
 			if s := suggest(k.Value, allowed, out); s != "" {
-				detail = fmt.Sprintf("%q is not a field of %s. Did you mean %q?", k.Value, what, s)
+				detail = fmt.Sprintf("%s is not a field of %s. Did you mean %q?", Excerpt(k.Value), what, s)
 			}
 			l.errorf(l.rng(k), "Unknown field", "%s", detail)
 			continue
@@ -780,7 +822,7 @@ func (l *loader) duration(n *yaml.Node) Duration {
 	}
 	d, err := time.ParseDuration(n.Value)
 	if err != nil || d <= 0 {
-		l.errorf(l.rng(n), "Invalid duration", "%q is not a positive duration; write one such as \"30s\", \"5m\" or \"1h30m\".", n.Value)
+		l.errorf(l.rng(n), "Invalid duration", "%s is not a positive duration; write one such as \"30s\", \"5m\" or \"1h30m\".", Excerpt(n.Value))
 		return 0
 	}
 	return Duration(d)
@@ -889,9 +931,27 @@ func kindName(n *yaml.Node) string {
 	case "!!null":
 		return "nothing (null)"
 	case "!!str":
-		return fmt.Sprintf("the string %q", n.Value)
+		return "the string " + Excerpt(n.Value)
 	}
 	return fmt.Sprintf("%s %s", strings.TrimPrefix(n.Tag, "!!"), n.Value)
+}
+
+// excerptLen bounds what a message quotes of a value, in characters.
+const excerptLen = 80
+
+// Excerpt quotes s for a message: its first line, cut to excerptLen
+// characters with "…" where it was cut. A file that is not a spec (say,
+// a sub-pipeline's with.spec naming the wrong file) is one long string to
+// YAML, and must not be printed whole.
+func Excerpt(s string) string {
+	line, _, more := strings.Cut(s, "\n")
+	if r := []rune(line); len(r) > excerptLen {
+		line, more = string(r[:excerptLen]), true
+	}
+	if more {
+		return strconv.Quote(line) + "…"
+	}
+	return strconv.Quote(line)
 }
 
 // suggest returns the candidate closest to name, if any is close enough.

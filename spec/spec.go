@@ -35,6 +35,8 @@ type Pipeline struct {
 	Filename string
 	// paths maps source positions to YAML paths, for messages.
 	paths []pathAt
+	// lineStarts are the offsets in Source where its lines start.
+	lineStarts []int
 }
 
 // Cloud says where the pipeline's services live. It never holds credentials:

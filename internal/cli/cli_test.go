@@ -223,3 +223,44 @@ func TestEmulatorRateLimitFlags(t *testing.T) {
 		}
 	}
 }
+
+// A spec whose parameters have no default, such as a sub-pipeline's
+// library, validates and plans without --param; apply needs the values.
+func TestParamsWithoutValues(t *testing.T) {
+	const lib = "../../examples/pipelines/lib/partition-load.yaml"
+	code, out, stderr := run(t, "validate", lib)
+	if code != ExitOK || out != lib+": pipeline \"partition-load\" is valid (2 steps)\n" || stderr != "" {
+		t.Errorf("validate: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = run(t, "plan", noTemporal, "--offline", lib)
+	want := "\nparams\n" +
+		"  day   (no value: required at apply, --param day=VALUE)\n" +
+		"  min_rows = 1\n" +
+		"  table   (no value: required at apply, --param table=VALUE)\n"
+	if code != ExitOK || !strings.Contains(out, want) {
+		t.Errorf("plan --offline: exit %d, want the params\n%s\n%s%s", code, want, out, stderr)
+	}
+	code, out, stderr = run(t, "plan", noTemporal, "--offline", "-p", "day=2026-03-01", "-p", "table=orders", lib)
+	if code != ExitOK || !strings.Contains(out, "\nparams\n  day = 2026-03-01\n  min_rows = 1\n  table = orders\n") {
+		t.Errorf("plan --offline with values: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = run(t, "apply", noTemporal, lib)
+	for _, want := range []string{
+		lib + `:10:3: error: params.table: Parameter has no value`,
+		`Parameter "table" has no default: give one with --param table=VALUE.`,
+		lib + `:13:3: error: params.day: Parameter has no value`,
+		"2 problem(s) found",
+	} {
+		if code != ExitError || out != "" || !strings.Contains(stderr, want) {
+			t.Errorf("apply: exit %d, want %q in\n%s%s", code, want, out, stderr)
+		}
+	}
+	if strings.Contains(stderr, "cannot reach Temporal") {
+		t.Errorf("apply dialled Temporal with parameters missing:\n%s", stderr)
+	}
+	// A bad value is one error, with no follow-on about what reads it.
+	code, _, stderr = run(t, "validate", "-p", "min_rows=many", lib)
+	if code != ExitError || !strings.Contains(stderr, `--param min_rows=many: "many" is not a number.`) || !strings.HasSuffix(stderr, "1 problem(s) found\n") {
+		t.Errorf("validate -p min_rows=many: exit %d\n%s", code, stderr)
+	}
+}

@@ -23,6 +23,7 @@ func newGraphCmd(stdio IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			opts.AllowUnsetParams = true // the graph needs no values
 			plan, err := compileFile(stdio, args[0], opts)
 			if err != nil {
 				return err

@@ -50,13 +50,18 @@ func newValidateCmd(stdio IO) *cobra.Command {
 		Short: "Check specs without running anything",
 		Long: `Loads and compiles each spec, reporting every problem as file:line:column, the
 YAML path, and what to do. Nothing is contacted, so it suits CI: the exit
-status is 0 when every spec is valid, 1 otherwise.`,
+status is 0 when every spec is valid, 1 otherwise. Parameters without a
+default need no --param here: their templates are checked by the declared
+type (apply and run need every value).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := cf.options()
 			if err != nil {
 				return err
 			}
+			// Checking needs no values: a parameter without one is
+			// checked by its type (a sub-pipeline's, on its own).
+			opts.AllowUnsetParams = true
 			bad := 0
 			for _, f := range args {
 				plan, err := compileFile(stdio, f, opts)
@@ -84,7 +89,8 @@ func newPlanCmd(stdio IO, dial dialFunc) *cobra.Command {
 		Short: "Show what specs would run and what applying them would change",
 		Long: `Compiles each spec and shows the steps grouped in waves of what can run in
 parallel, each with its kind, dependencies, condition, retries and timeout;
-the parameters; and the schedule with its next five fire times in its time zone.
+the parameters (one without a default or --param is shown as required at
+apply); and the schedule with its next five fire times in its time zone.
 
 Then it compares each plan with what is deployed on Temporal and lists the
 changes "pipectl apply" would make: + added, ~ changed, - removed. With
@@ -102,6 +108,7 @@ error, so scripts can tell them apart. Secrets are never shown.`,
 			if err != nil {
 				return err
 			}
+			opts.AllowUnsetParams = true // shown as required at apply
 			// Compile every spec before contacting anything: one run
 			// reports every invalid one.
 			plans := make([]*planner.Plan, 0, len(args))
@@ -248,15 +255,20 @@ func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
 	if plan.Description != "" {
 		fmt.Fprintf(w, "  %s\n", plan.Description)
 	}
-	if len(plan.Params) > 0 {
-		keys := make([]string, 0, len(plan.Params))
+	if len(plan.Params) > 0 || len(plan.Unset) > 0 {
+		keys := make([]string, 0, len(plan.Params)+len(plan.Unset))
 		for k := range plan.Params {
 			keys = append(keys, k)
 		}
+		keys = append(keys, plan.Unset...)
 		sort.Strings(keys)
 		fmt.Fprintln(w, "\nparams")
 		for _, k := range keys {
-			fmt.Fprintf(w, "  %s = %v\n", k, plan.Params[k])
+			if v, ok := plan.Params[k]; ok {
+				fmt.Fprintf(w, "  %s = %v\n", k, v)
+			} else {
+				fmt.Fprintf(w, "  %s   (no value: required at apply, --param %s=VALUE)\n", k, k)
+			}
 		}
 	}
 	if sc := plan.Schedule; sc != nil {
