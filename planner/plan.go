@@ -52,8 +52,13 @@ type Plan struct {
 // Schedule is a validated schedule.
 type Schedule struct {
 	// Cron is the expression as written: 5 fields, or 6 with seconds
-	// first as DataArts writes them, or a descriptor such as @daily.
-	Cron          string        `json:"cron"`
+	// first as DataArts writes them (days of the week 1-7 from Sunday), or
+	// a descriptor such as @daily.
+	Cron string `json:"cron"`
+	// TemporalCron is what the Temporal Schedule is given: the same fire
+	// times in Temporal's syntax, DataArts' days of the week converted
+	// (see TemporalCronOf).
+	TemporalCron  []string      `json:"temporal_cron,omitempty"`
 	Timezone      string        `json:"timezone,omitempty"`
 	Start         *time.Time    `json:"start,omitempty"`
 	End           *time.Time    `json:"end,omitempty"`

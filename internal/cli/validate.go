@@ -272,12 +272,22 @@ func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
 			fmt.Fprint(w, ", paused")
 		}
 		fmt.Fprintln(w)
+		if field, days := sc.DataArtsDays(); field != "" {
+			fmt.Fprintf(w, "  days  %s counts days of the week from 1 = Sunday, as DataArts does: %s\n", field, days)
+		}
 		next, err := sc.NextFireTimes(now, 5)
 		if err != nil {
 			return err
 		}
 		if len(next) == 0 {
-			fmt.Fprintln(w, "  never fires again (its end is past)")
+			switch {
+			case sc.End != nil && !now.Before(*sc.End):
+				fmt.Fprintf(w, "  never fires again: its end (%s) is past\n", sc.End.Format(time.RFC3339))
+			case sc.End != nil:
+				fmt.Fprintf(w, "  never fires again: no time matches its cron before its end (%s)\n", sc.End.Format(time.RFC3339))
+			default:
+				fmt.Fprintln(w, "  never fires again")
+			}
 		}
 		for _, t := range next {
 			fmt.Fprintf(w, "  next  %s\n", t.Format("Mon 2006-01-02 15:04:05 MST"))
