@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +71,30 @@ func TestPlanSchedule(t *testing.T) {
 			out, _ := planOutput(t, "name: p\nschedule: "+tc.schedule+"\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n", nil, now)
 			wantLines(t, out, tc.lines...)
 		})
+	}
+}
+
+// plan and graph show a pipeline-wide handler after every ordinary step,
+// as the run has it.
+func TestPlanPipelineWideHandler(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "p.yaml")
+	src := `name: p
+steps:
+  - {id: a, kind: dli.sql, with: {sql: x}}
+  - {id: b, kind: dli.sql, with: {sql: x}}
+  - {id: cleanup, kind: dli.sql, run_on: always, with: {sql: "SELECT '${steps.a.outputs.job_id}'"}}
+`
+	if err := os.WriteFile(f, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := run(t, "plan", noTemporal, "--offline", f)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	wantLines(t, out, "wave 2", "  cleanup                  dli.sql            after every ordinary step; runs on always; timeout 24h0m0s; poll 2s..30s")
+	code, out, stderr = run(t, "graph", f)
+	if code != ExitOK || !strings.Contains(out, "  s1 -.-> s2\n") {
+		t.Errorf("graph: exit %d\n%s%s", code, out, stderr)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -293,12 +294,18 @@ func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
 			fmt.Fprintf(w, "  next  %s\n", t.Format("Mon 2006-01-02 15:04:05 MST"))
 		}
 	}
+	var ordinary []string
+	for _, s := range plan.Steps {
+		if s.RunOn == spec.RunOnSuccess {
+			ordinary = append(ordinary, s.ID)
+		}
+	}
 	events := 0
 	for i, wave := range plan.Waves() {
 		fmt.Fprintf(w, "\nwave %d\n", i+1)
 		for _, id := range wave {
 			s, _ := plan.Step(id)
-			fmt.Fprintf(w, "  %-24s %-18s %s\n", s.ID, s.Kind, stepSummary(s))
+			fmt.Fprintf(w, "  %-24s %-18s %s\n", s.ID, s.Kind, stepSummary(s, ordinary))
 			n := 1
 			if s.ForEach != nil && s.ForEach.Items != nil {
 				n = len(s.ForEach.Items)
@@ -314,13 +321,29 @@ func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
 	return nil
 }
 
-func stepSummary(s planner.Step) string {
+// stepSummary describes a step in a line. ordinary are the plan's run_on:
+// success steps: a handler that waits for all of them (a pipeline-wide
+// one) says so rather than listing them.
+func stepSummary(s planner.Step, ordinary []string) string {
 	var parts []string
 	if sub := s.Pipeline; sub != nil && sub.Plan != nil {
 		parts = append(parts, fmt.Sprintf("runs pipeline %s (%d steps, %s)", sub.Plan.Pipeline, len(sub.Plan.Steps), sub.Plan.Source))
 	}
-	if len(s.DependsOn) > 0 {
-		parts = append(parts, "after "+strings.Join(s.DependsOn, ", "))
+	deps := s.DependsOn
+	if s.RunOn != spec.RunOnSuccess && len(ordinary) > 1 && len(deps) >= len(ordinary) {
+		var rest []string
+		for _, d := range deps {
+			if !slices.Contains(ordinary, d) {
+				rest = append(rest, d)
+			}
+		}
+		if len(deps)-len(rest) == len(ordinary) {
+			parts = append(parts, strings.Join(append([]string{"after every ordinary step"}, rest...), ", "))
+			deps = nil
+		}
+	}
+	if len(deps) > 0 {
+		parts = append(parts, "after "+strings.Join(deps, ", "))
 	}
 	if s.RunOn != "" && s.RunOn != spec.RunOnSuccess {
 		parts = append(parts, "runs on "+s.RunOn)
