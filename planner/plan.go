@@ -90,6 +90,24 @@ type ForEach struct {
 	Items       []any `json:"items,omitempty"`
 	Expr        *Expr `json:"expr,omitempty"`
 	MaxParallel int   `json:"max_parallel,omitempty"`
+
+	// Size is how many elements Expr gives when planning can tell: when
+	// it reads parameters, env and literals only (the run evaluates Expr
+	// again, to the same list). Nil when only the run knows.
+	Size *int `json:"size,omitempty"`
+}
+
+// PlannedItems returns how many elements the step fans out over, and
+// whether that is known before the run: always for a literal list, for a
+// template when it reads no step outputs and nothing of the run.
+func (fe *ForEach) PlannedItems() (int, bool) {
+	if fe.Expr == nil {
+		return len(fe.Items), true
+	}
+	if fe.Size == nil {
+		return 0, false
+	}
+	return *fe.Size, true
 }
 
 func (p *Plan) hash() string {

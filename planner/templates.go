@@ -92,6 +92,12 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 			if v, ok := c.template(s, st, plan, s.ForEach.Node, inForEach); ok && v.IsKnown() && !v.IsNull() {
 				if t := v.Type(); !t.IsListType() && !t.IsTupleType() && !t.IsSetType() {
 					c.errorf(s.ForEach.Range, "for_each is not a list", "`for_each` must give a list; this one gives %s.", t.FriendlyName())
+				} else if n := v.Length(); n.IsKnown() {
+					// It reads only what planning knows (parameters,
+					// env, literals): the run gets as many elements.
+					i, _ := n.AsBigFloat().Int64()
+					size := int(i)
+					fe.Size = &size
 				}
 			}
 			fe.Expr = &Expr{Src: x, SrcPos: srcPos(s.ForEach.Range)}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,77 @@ func wantLines(t *testing.T, out string, lines ...string) {
 		if !strings.Contains(out, "\n"+l+"\n") {
 			t.Errorf("no line %q in:\n%s", l, out)
 		}
+	}
+}
+
+// The history estimate counts the elements of a for_each over a template
+// when planning can evaluate it, and says when it cannot.
+func TestPlanForEachSize(t *testing.T) {
+	tables := make([]string, 3000)
+	for i := range tables {
+		tables[i] = fmt.Sprintf("t%d", i)
+	}
+	src := `name: p
+params:
+  tables: {type: list, default: [` + strings.Join(tables, ", ") + `]}
+steps:
+  - id: list
+    kind: dli.sql
+    with: {sql: SELECT 1}
+  - id: rebuild
+    kind: dli.sql
+    for_each: ${params.tables}
+    with: {sql: "INSERT INTO x.${item} SELECT 1"}
+  - id: copy
+    kind: dli.sql
+    for_each: ${split(",", steps.list.outputs.job_id)}
+    with: {sql: "SELECT '${item}'"}
+`
+	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	out, errOut := planOutput(t, src, nil, now)
+	wantLines(t, out,
+		"  rebuild                  dli.sql            for each of ${params.tables} (3000 items); timeout 24h0m0s; poll 2s..30s",
+		"  copy                     dli.sql            after list; for each of ${split(\",\", steps.list.outputs.job_id)} (items known at run time); timeout 24h0m0s; poll 2s..30s",
+		// 3,000 elements run in 12 children of 250; the run's own history
+		// gets a few events per child.
+		"history  about 36136 events per run at most (Temporal's limit: 51200 per workflow history)",
+		"  in 1 workflow run(s), continuing as new past 20000 events, and 12 child workflow(s) running for_each elements, up to 250 each; the largest history holds about 3000",
+		"  copy: for_each size known only at run time (it reads step outputs or the run): counted as 1 element",
+	)
+	if errOut != "" {
+		t.Errorf("warnings: %s", errOut)
+	}
+
+	// An override counts too.
+	out, _ = planOutput(t, src, map[string]string{"tables": `["a", "b"]`}, now)
+	wantLines(t, out,
+		"  rebuild                  dli.sql            for each of ${params.tables} (2 items); timeout 24h0m0s; poll 2s..30s",
+		"history  about 58 events per run at most (Temporal's limit: 51200 per workflow history)",
+	)
+}
+
+// One workflow's history near Temporal's limit is warned about, naming the
+// step: a for_each runs all its inline elements, every attempt, before the
+// run can continue as new.
+func TestPlanHistoryWarning(t *testing.T) {
+	items := make([]string, 50)
+	for i := range items {
+		items[i] = fmt.Sprint(i)
+	}
+	src := `name: p
+params:
+  items: {type: list, default: [` + strings.Join(items, ", ") + `]}
+steps:
+  - id: x
+    kind: dli.sql
+    for_each: ${params.items}
+    retry: {max_attempts: 50}
+    with: {sql: "SELECT ${item}"}
+`
+	_, errOut := planOutput(t, src, nil, time.Now())
+	want := "warning: step x of p may need 30000 history events in one workflow, near Temporal's limit of 51200: lower its retry.max_attempts or give it fewer for_each elements\n"
+	if errOut != want {
+		t.Errorf("stderr %q, want %q", errOut, want)
 	}
 }
 
