@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -154,6 +155,7 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 		c.templates(s, &st, plan)
 		steps[s.ID] = st
 	}
+	c.pipelineHandlers(p, ids, index, steps)
 	order := c.order(p, ids, index, steps)
 	if opts.parent == nil {
 		c.diags = dedupDiagnostics(c.diags)
@@ -178,7 +180,9 @@ type compiler struct {
 	// implied records, per step, the dependencies its templates imply by
 	// reading other steps' outputs, with where each read is.
 	implied map[string]map[string]hcl.Range
-	diags   hcl.Diagnostics
+	// wide are the pipeline-wide handlers (see pipelineHandlers).
+	wide  map[string]bool
+	diags hcl.Diagnostics
 	// kinds is Kinds() by name, built once per compile: Kinds builds its
 	// table afresh on every call, and there are calls per step and per
 	// reference to a step.
@@ -372,6 +376,53 @@ func runnableKinds() []string {
 	return names
 }
 
+// pipelineHandlers gives each pipeline-wide handler, a run_on: failure or
+// always step without depends_on, its dependencies: every ordinary
+// (run_on: success) step, as the run decides them (workflows.decide), then
+// the steps its templates read. The plan, its graph and the run then
+// agree, and reading an output does not narrow the handler to that one
+// step. An ordinary step that depends on such a handler would wait for it
+// while it waits for every ordinary step: that is reported here, where the
+// dependency is written, and the edge back left out.
+func (c *compiler) pipelineHandlers(p *spec.Pipeline, ids []string, index map[string]int, steps map[string]Step) {
+	var ordinary []string
+	for _, id := range ids {
+		if steps[id].RunOn == spec.RunOnSuccess {
+			ordinary = append(ordinary, id)
+		}
+	}
+	for i, s := range p.Steps {
+		st, ok := steps[s.ID]
+		if !ok || index[s.ID] != i || len(s.DependsOn) > 0 || st.RunOn == spec.RunOnSuccess {
+			continue
+		}
+		if c.wide == nil {
+			c.wide = map[string]bool{}
+		}
+		c.wide[s.ID] = true
+		deps := make([]string, 0, len(ordinary)+len(st.DependsOn))
+		for _, id := range ordinary {
+			if slices.Contains(steps[id].DependsOn, s.ID) {
+				src := p.Steps[index[id]]
+				c.errorf(c.refRange(src, s.ID), "Step depends on a pipeline-wide handler",
+					"%q runs on %s without depends_on, so it waits for every ordinary step, %q included, and %q waits for it. Give %q a depends_on, or make %q run_on: failure or always.",
+					s.ID, st.RunOn, id, id, s.ID, id)
+				continue
+			}
+			if id != s.ID {
+				deps = append(deps, id)
+			}
+		}
+		for _, id := range st.DependsOn { // read by its templates
+			if !slices.Contains(deps, id) {
+				deps = append(deps, id)
+			}
+		}
+		st.DependsOn = deps
+		steps[s.ID] = st
+	}
+}
+
 // order builds the DAG of the steps with github.com/dominikbraun/graph and
 // returns the step ids in stable topological order (see stableOrder). When
 // the dependencies have a cycle, it reports each edge that closes one,
@@ -422,8 +473,15 @@ func (c *compiler) order(p *spec.Pipeline, ids []string, index map[string]int, s
 			err := g.AddEdge(dep, s.ID)
 			if errors.Is(err, graph.ErrEdgeCreatesCycle) {
 				cycle := append(shortestPath(g, s.ID, dep, index), s.ID)
-				c.errorf(c.refRange(s, dep), "Dependency cycle",
-					"Steps depend on each other in a loop: %s. Remove one of these dependencies.", strings.Join(cycle, " -> "))
+				detail := fmt.Sprintf("Steps depend on each other in a loop: %s. Remove one of these dependencies.", strings.Join(cycle, " -> "))
+				for i := 1; i < len(cycle); i++ {
+					// An edge no one wrote: a pipeline-wide handler's.
+					if _, read := c.implied[cycle[i]][cycle[i-1]]; c.wide[cycle[i]] && !read {
+						detail += fmt.Sprintf(" (%s runs on %s without depends_on: it waits for every ordinary step.)", cycle[i], steps[cycle[i]].RunOn)
+						break
+					}
+				}
+				c.errorf(c.refRange(s, dep), "Dependency cycle", "%s", detail)
 			} else if err != nil && !errors.Is(err, graph.ErrEdgeAlreadyExists) {
 				c.errorf(c.refRange(s, dep), "Invalid dependency", "%s -> %s: %v", dep, s.ID, err)
 			}

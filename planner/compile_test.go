@@ -143,6 +143,27 @@ func TestCompileOrder(t *testing.T) {
 			order: []string{"x", "y", "z"},
 			deps:  map[string]string{"z": "y,x"},
 		},
+		// A run_on: failure|always step without depends_on is a
+		// pipeline-wide handler: it depends on every ordinary step, as
+		// the run has it.
+		{
+			name:  "pipeline-wide handler depends on every ordinary step",
+			steps: "{id: h, run_on: failure}\n{id: a}\n{id: b, depends_on: a}\n{id: c}",
+			order: []string{"a", "b", "c", "h"},
+			deps:  map[string]string{"b": "a", "h": "a,b,c"},
+		},
+		{
+			name:  "a handler with depends_on depends on those only",
+			steps: "{id: a}\n{id: h, run_on: always, depends_on: a}\n{id: b}",
+			order: []string{"a", "h", "b"},
+			deps:  map[string]string{"h": "a"},
+		},
+		{
+			name:  "pipeline-wide handlers do not wait for each other",
+			steps: "{id: a}\n{id: h1, run_on: failure}\n{id: h2, run_on: always}\n{id: b}",
+			order: []string{"a", "b", "h1", "h2"},
+			deps:  map[string]string{"h1": "a,b", "h2": "a,b"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -423,6 +444,40 @@ steps:
 				{"7:10-7:11", "Invalid poll", `Step "e": poll.max_interval (1s) is shorter than poll.interval (1m0s).`},
 				{"7:34-7:35", `Missing input "sql"`, "dli.sql needs `with.sql`: the SQL statement."},
 			},
+		},
+		// Pipeline-wide handlers.
+		{
+			name: "ordinary step depends on a pipeline-wide handler",
+			src: `name: p
+steps:
+  - {id: a, kind: dli.sql, with: {sql: x}}
+  - {id: cleanup, kind: dli.sql, run_on: always, with: {sql: x}}
+  - {id: b, kind: dli.sql, depends_on: [a, cleanup], with: {sql: x}}
+`,
+			want: []wantDiag{{"5:44-5:51", "Step depends on a pipeline-wide handler",
+				`"cleanup" runs on always without depends_on, so it waits for every ordinary step, "b" included, and "b" waits for it. Give "cleanup" a depends_on, or make "b" run_on: failure or always.`}},
+		},
+		{
+			name: "ordinary step reads a pipeline-wide handler's output",
+			src: `name: p
+steps:
+  - {id: alert, kind: http, run_on: failure, with: {url: "https://ops.example.com/alert"}}
+  - {id: a, kind: dli.sql, with: {sql: "SELECT '${steps.alert.outputs.status}'"}}
+`,
+			want: []wantDiag{{"4:51-4:77", "Step depends on a pipeline-wide handler",
+				`"alert" runs on failure without depends_on, so it waits for every ordinary step, "a" included, and "a" waits for it. Give "alert" a depends_on, or make "a" run_on: failure or always.`}},
+		},
+		{
+			name: "loop through a pipeline-wide handler",
+			src: `name: p
+steps:
+  - {id: a, kind: dli.sql, with: {sql: x}}
+  - {id: h, kind: dli.sql, run_on: always, with: {sql: x}}
+  - {id: g, kind: dli.sql, run_on: failure, depends_on: h, with: {sql: x}}
+  - {id: b, kind: dli.sql, depends_on: g, with: {sql: x}}
+`,
+			want: []wantDiag{{"6:40-6:41", "Dependency cycle",
+				"Steps depend on each other in a loop: b -> h -> g -> b. Remove one of these dependencies. (h runs on always without depends_on: it waits for every ordinary step.)"}},
 		},
 	}
 	for _, tt := range tests {

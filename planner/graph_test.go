@@ -107,7 +107,8 @@ steps:
     if: true
     with: {sql: x}
 `,
-			waves: [][]string{{"rebuild", "cleanup"}, {"full_refresh", "both"}, {"notify"}},
+			// cleanup, without depends_on, runs after every ordinary step.
+			waves: [][]string{{"rebuild"}, {"full_refresh", "both"}, {"notify", "cleanup"}},
 			dot: `digraph "marks" {
   rankdir=LR;
   node [shape=box];
@@ -120,6 +121,9 @@ steps:
   "rebuild" -> "both";
   "rebuild" -> "notify" [style=dashed];
   "full_refresh" -> "notify" [style=dashed];
+  "rebuild" -> "cleanup" [style=dashed];
+  "full_refresh" -> "cleanup" [style=dashed];
+  "both" -> "cleanup" [style=dashed];
 }
 `,
 			mermaid: `flowchart LR
@@ -132,6 +136,9 @@ steps:
   s0 --> s2
   s0 -.-> s3
   s1 -.-> s3
+  s0 -.-> s4
+  s1 -.-> s4
+  s2 -.-> s4
   classDef runOn stroke-dasharray: 5 5
   class s3,s4 runOn
 `,

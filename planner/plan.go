@@ -60,8 +60,13 @@ type Plan struct {
 // Schedule is a validated schedule.
 type Schedule struct {
 	// Cron is the expression as written: 5 fields, or 6 with seconds
-	// first as DataArts writes them, or a descriptor such as @daily.
-	Cron          string        `json:"cron"`
+	// first as DataArts writes them (days of the week 1-7 from Sunday), or
+	// a descriptor such as @daily.
+	Cron string `json:"cron"`
+	// TemporalCron is what the Temporal Schedule is given: the same fire
+	// times in Temporal's syntax, DataArts' days of the week converted
+	// (see TemporalCronOf).
+	TemporalCron  []string      `json:"temporal_cron,omitempty"`
 	Timezone      string        `json:"timezone,omitempty"`
 	Start         *time.Time    `json:"start,omitempty"`
 	End           *time.Time    `json:"end,omitempty"`
@@ -93,6 +98,24 @@ type ForEach struct {
 	Items       []any `json:"items,omitempty"`
 	Expr        *Expr `json:"expr,omitempty"`
 	MaxParallel int   `json:"max_parallel,omitempty"`
+
+	// Size is how many elements Expr gives when planning can tell: when
+	// it reads parameters, env and literals only (the run evaluates Expr
+	// again, to the same list). Nil when only the run knows.
+	Size *int `json:"size,omitempty"`
+}
+
+// PlannedItems returns how many elements the step fans out over, and
+// whether that is known before the run: always for a literal list, for a
+// template when it reads no step outputs and nothing of the run.
+func (fe *ForEach) PlannedItems() (int, bool) {
+	if fe.Expr == nil {
+		return len(fe.Items), true
+	}
+	if fe.Size == nil {
+		return 0, false
+	}
+	return *fe.Size, true
 }
 
 // hash is the plan's SpecHash: the SHA-256 of its canonical JSON.

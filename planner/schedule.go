@@ -2,6 +2,8 @@ package planner
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -9,14 +11,8 @@ import (
 	// a system zone database.
 	_ "time/tzdata"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/pipectl/pipectl/spec"
 )
-
-// cronParser accepts the 5-field form, DataArts' 6-field form with seconds
-// first, and descriptors such as @daily.
-var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 func (c *compiler) schedule(s *spec.Schedule) *Schedule {
 	if s == nil {
@@ -29,19 +25,60 @@ func (c *compiler) schedule(s *spec.Schedule) *Schedule {
 		// usually a sign of trouble; piling runs up makes it worse.
 		out.Overlap = "skip"
 	}
+	loc := time.UTC
 	if s.Timezone != "" {
-		if _, err := time.LoadLocation(s.Timezone); err != nil || strings.EqualFold(s.Timezone, "local") {
-			c.errorf(s.TimezoneRange, "Unknown time zone", "%q is not an IANA time zone name such as Asia/Shanghai or Europe/Paris.", s.Timezone)
+		l, err := time.LoadLocation(s.Timezone)
+		if err != nil || strings.EqualFold(s.Timezone, "local") {
+			c.errorf(s.TimezoneRange, "Unknown time zone", "%s", unknownZone(s.Timezone))
+		} else {
+			loc = l
 		}
 	}
-	if s.Cron != "" {
-		if strings.HasPrefix(strings.TrimSpace(s.Cron), "TZ=") || strings.HasPrefix(strings.TrimSpace(s.Cron), "CRON_TZ=") {
-			c.errorf(s.CronRange, "Time zone in cron", "Give the zone as schedule.timezone, not inside the cron expression.")
-		} else if _, err := cronParser.Parse(s.Cron); err != nil {
-			c.errorf(s.CronRange, "Invalid cron expression", "%q: %s. Write 5 fields (minute hour day-of-month month day-of-week), 6 with seconds first, or a descriptor such as @daily.", s.Cron, err)
+	if s.Cron == "" {
+		return out
+	}
+	e, p := parseCron(s.Cron)
+	if p != nil {
+		c.errorf(s.CronRange, p.summary, "%s", p.detail)
+		return out
+	}
+	out.TemporalCron = e.temporal()
+	// An end before the start is the loader's error already.
+	if s.Start != nil && s.End != nil && s.End.After(*s.Start) {
+		if next := e.next(s.Start.In(loc).Add(-time.Nanosecond)); next.IsZero() || next.After(*s.End) {
+			c.errorf(s.CronRange, "Cron never fires", "%q matches no time between start (%s) and end (%s): the schedule would never start a run.",
+				s.Cron, s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339))
 		}
 	}
 	return out
+}
+
+// gmtOffset matches DataArts' time zone notation, GMT+8 or GMT+08:00.
+var gmtOffset = regexp.MustCompile(`^(?i:GMT|UTC)([+-])(\d{1,2})(?::?(\d{2}))?$`)
+
+// unknownZone says why zone is not a time zone pipectl takes. DataArts'
+// GMT+8 has an IANA equivalent, Etc/GMT-8, whose sign is the other way
+// round (POSIX's): the hint names it rather than pipectl converting
+// silently, so the spec says what Temporal is given.
+func unknownZone(zone string) string {
+	m := gmtOffset.FindStringSubmatch(zone)
+	if m == nil {
+		return fmt.Sprintf("%q is not an IANA time zone name such as Asia/Shanghai or Europe/Paris.", zone)
+	}
+	if h, _ := strconv.Atoi(m[2]); m[3] == "" || m[3] == "00" {
+		sign := "-"
+		if m[1] == "-" {
+			sign = "+"
+		}
+		etc := fmt.Sprintf("Etc/GMT%s%d", sign, h)
+		if h == 0 {
+			etc = "UTC"
+		}
+		if _, err := time.LoadLocation(etc); err == nil {
+			return fmt.Sprintf("%q is DataArts' notation, not an IANA time zone name: write %s (IANA's Etc zones count the other way round: Etc/GMT-8 is 8 hours ahead of UTC), or better your region's zone, such as Asia/Shanghai, which also follows its daylight saving time.", zone, etc)
+		}
+	}
+	return fmt.Sprintf("%q is DataArts' notation, not an IANA time zone name, and IANA has no fixed zone for that offset: write your region's zone, such as Asia/Kolkata for GMT+05:30.", zone)
 }
 
 // NextFireTimes returns the next n times the schedule fires after from, in
@@ -54,9 +91,9 @@ func (s *Schedule) NextFireTimes(from time.Time, n int) ([]time.Time, error) {
 			return nil, fmt.Errorf("schedule time zone: %w", err)
 		}
 	}
-	sched, err := cronParser.Parse(s.Cron)
-	if err != nil {
-		return nil, fmt.Errorf("schedule cron: %w", err)
+	e, p := parseCron(s.Cron)
+	if p != nil {
+		return nil, fmt.Errorf("schedule cron: %w", p)
 	}
 	t := from.In(loc)
 	if s.Start != nil && t.Before(*s.Start) {
@@ -64,11 +101,33 @@ func (s *Schedule) NextFireTimes(from time.Time, n int) ([]time.Time, error) {
 	}
 	var out []time.Time
 	for len(out) < n {
-		t = sched.Next(t)
+		t = e.next(t)
 		if t.IsZero() || (s.End != nil && t.After(*s.End)) {
 			break
 		}
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// DataArtsDays returns, when the cron is in the 6-field form and names its
+// days of the week by number, its day-of-week field as written (in
+// DataArts' numbering, 1 = Sunday) and the days it means, such as "MON-FRI".
+func (s *Schedule) DataArtsDays() (field, days string) {
+	e, p := parseCron(s.Cron)
+	if p != nil || e.dataArtsDays == "" {
+		return "", ""
+	}
+	return e.dataArtsDays, e.days()
+}
+
+// TemporalCronOf returns the cron expressions pipectl gives Temporal for a
+// schedule's cron, which must be valid: the same fire times, in Temporal's
+// syntax (see Schedule.TemporalCron).
+func TemporalCronOf(cron string) ([]string, error) {
+	e, p := parseCron(cron)
+	if p != nil {
+		return nil, p
+	}
+	return e.temporal(), nil
 }

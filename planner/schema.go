@@ -257,12 +257,12 @@ func scheduleSchema() object {
 		"additionalProperties", false,
 		"properties", obj(
 			"cron", obj(
-				"description", "When to run: 5 fields (minute hour day-of-month month day-of-week), 6 with seconds first as DataArts writes them, or a descriptor such as @daily.",
+				"description", "When to run: 5 fields (minute hour day-of-month month day-of-week, days 0-6 from Sunday), 6 with seconds first as DataArts writes them (days 1-7 from Sunday, as in DataArts), or a descriptor such as @daily. Quartz's L, W, # and year field are not supported.",
 				"type", "string",
 				"minLength", 1,
 			),
 			"timezone", obj(
-				"description", "The IANA time zone of the cron expression, such as Asia/Shanghai (default UTC).",
+				"description", "The IANA time zone of the cron expression, such as Asia/Shanghai (default UTC). DataArts' GMT+8 is Etc/GMT-8.",
 				"type", "string",
 				"minLength", 1,
 			),

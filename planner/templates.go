@@ -103,8 +103,18 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 			if !strings.Contains(x, "${") {
 				break // not a template: reported by the loader
 			}
-			if v, ok := c.template(s, st, plan, s.ForEach.Node, inForEach); ok && !fits(v, shapeList) {
-				c.errorf(s.ForEach.Range, "for_each is not a list", "`for_each` must give a list; this one gives %s.", valueName(v))
+			if v, ok := c.template(s, st, plan, s.ForEach.Node, inForEach); ok {
+				if !fits(v, shapeList) {
+					c.errorf(s.ForEach.Range, "for_each is not a list", "`for_each` must give a list; this one gives %s.", valueName(v))
+				} else if v.IsKnown() && !v.IsNull() {
+					// It reads only what planning knows (parameters,
+					// env, literals): the run gets as many elements.
+					if n := v.Length(); n.IsKnown() {
+						i, _ := n.AsBigFloat().Int64()
+						size := int(i)
+						fe.Size = &size
+					}
+				}
 			}
 			fe.Expr = &Expr{Src: x, SrcPos: srcPos(s.ForEach.Range)}
 		}

@@ -51,6 +51,17 @@ const (
 	maxOutputBytes = 512 << 10
 )
 
+// What pipectl plan's history estimate goes by: the same figures the run
+// goes by, so that the estimate follows them.
+const (
+	InlineItems    = inlineItems
+	ItemsPerChild  = itemsPerChild
+	HistoryEvents  = historyEvents
+	EventsPerJob   = eventsPerJob
+	EventsPerTimer = eventsPerTimer
+	EventsPerChild = eventsPerChild
+)
+
 // batches returns how many children run n elements.
 func batches(n int) int { return (n + itemsPerChild - 1) / itemsPerChild }
 

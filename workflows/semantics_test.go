@@ -294,3 +294,34 @@ func TestPipelineMaxParallel(t *testing.T) {
 		t.Errorf("%d steps ran at once, want at most 2", f.peak)
 	}
 }
+
+// A pipeline-wide handler (run_on: failure without depends_on) that reads
+// one step's output still waits for, and fires on the failure of, every
+// ordinary step: the planner gives it all of them as dependencies.
+func TestPipelineWideHandlerReadingAnOutput(t *testing.T) {
+	p, diags := spec.Load("handler.yaml", []byte(`name: p
+cloud: {project_id: p1}
+steps:
+  - {id: a, kind: dli.sql, with: {sql: select 1}}
+  - {id: b, kind: dli.sql, with: {sql: select 2}}
+  - {id: alert, kind: dli.sql, run_on: failure, with: {sql: "select '${steps.a.outputs.job_id}'"}}
+`))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	plan, diags := planner.Compile(p)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if s, _ := plan.Step("alert"); !slices.Equal(s.DependsOn, []string{"a", "b"}) {
+		t.Fatalf("alert depends on %v, want [a b]", s.DependsOn)
+	}
+	f := newFakeService()
+	f.fail["b"] = "boom"
+	got, err := runPlan(t, f, *plan)
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != ErrStepFailed {
+		t.Fatalf("error = %v, want StepFailed", err)
+	}
+	wantStates(t, got, map[string]StepState{"a": StepSucceeded, "b": StepFailed, "alert": StepSucceeded})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/pipectl/pipectl/internal/deploy"
 	"github.com/pipectl/pipectl/planner"
 	"github.com/pipectl/pipectl/spec"
+	"github.com/pipectl/pipectl/workflows"
 )
 
 // compileFlags are the flags of every command that compiles a spec.
@@ -237,13 +239,67 @@ func planChanges(ctx context.Context, c client.Client, plan *planner.Plan) ([]de
 	return changes, nil
 }
 
-// Temporal's hard limit on one run's history, and the events a step costs
-// (measured on the end-to-end runs: schedule, start and complete of
-// submit and wait, plus the workflow task around them).
-const (
-	historyEventLimit = 51200
-	eventsPerStep     = 12
-)
+// Temporal's hard limit on one workflow's history.
+const historyEventLimit = 51200
+
+// historyEstimate is what a run of a plan costs Temporal's histories at
+// most, every job re-run as often as its retry policy allows: events in
+// all; peak, the most one history holds, and peakStep, the step that
+// makes it (none when the run's own history, bounded by continuing as
+// new, is the biggest); runs, the workflow runs the run continues as new
+// into, and children, the child workflows of large for_each steps; and
+// unsized, the for_each steps whose element count only the run knows,
+// counted as one element.
+type historyEstimate struct {
+	events, peak, runs, children int
+	peakStep                     string
+	unsized                      []string
+}
+
+// estimateHistory follows the run: a for_each of more than
+// workflows.InlineItems elements runs them in child workflows of
+// workflows.ItemsPerChild, and a run continues as new once its history
+// passes workflows.HistoryEvents, except within a step.
+func estimateHistory(plan *planner.Plan) historyEstimate {
+	var h historyEstimate
+	own := 10 // the run's start, end and workflow tasks
+	for _, s := range plan.Steps {
+		n := 1
+		if fe := s.ForEach; fe != nil {
+			if size, ok := fe.PlannedItems(); ok {
+				n = size
+			} else {
+				h.unsized = append(h.unsized, s.ID)
+			}
+		}
+		jobs := n * s.Retry.MaxAttempts * workflows.EventsPerJob
+		step := jobs // what the step adds to the run's own history
+		switch {
+		case s.Kind == "wait":
+			step = workflows.EventsPerTimer
+		case s.Kind == "pipeline":
+			step = n*workflows.EventsPerChild + workflows.EventsPerTimer
+		case n > workflows.InlineItems:
+			batches := (n + workflows.ItemsPerChild - 1) / workflows.ItemsPerChild
+			step = batches*workflows.EventsPerChild + workflows.EventsPerTimer
+			h.children += batches
+			h.events += jobs
+			if c := min(n, workflows.ItemsPerChild) * s.Retry.MaxAttempts * workflows.EventsPerJob; c > h.peak {
+				h.peak, h.peakStep = c, s.ID
+			}
+		}
+		own += step
+		if step > h.peak {
+			h.peak, h.peakStep = step, s.ID
+		}
+	}
+	h.events += own
+	h.runs = (own + workflows.HistoryEvents - 1) / workflows.HistoryEvents
+	if p := min(own, workflows.HistoryEvents); p >= h.peak {
+		h.peak, h.peakStep = p, ""
+	}
+	return h
+}
 
 func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
 	w := stdio.Out
@@ -284,45 +340,79 @@ func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
 			fmt.Fprint(w, ", paused")
 		}
 		fmt.Fprintln(w)
+		if field, days := sc.DataArtsDays(); field != "" {
+			fmt.Fprintf(w, "  days  %s counts days of the week from 1 = Sunday, as DataArts does: %s\n", field, days)
+		}
 		next, err := sc.NextFireTimes(now, 5)
 		if err != nil {
 			return err
 		}
 		if len(next) == 0 {
-			fmt.Fprintln(w, "  never fires again (its end is past)")
+			switch {
+			case sc.End != nil && !now.Before(*sc.End):
+				fmt.Fprintf(w, "  never fires again: its end (%s) is past\n", sc.End.Format(time.RFC3339))
+			case sc.End != nil:
+				fmt.Fprintf(w, "  never fires again: no time matches its cron before its end (%s)\n", sc.End.Format(time.RFC3339))
+			default:
+				fmt.Fprintln(w, "  never fires again")
+			}
 		}
 		for _, t := range next {
 			fmt.Fprintf(w, "  next  %s\n", t.Format("Mon 2006-01-02 15:04:05 MST"))
 		}
 	}
-	events := 0
+	var ordinary []string
+	for _, s := range plan.Steps {
+		if s.RunOn == spec.RunOnSuccess {
+			ordinary = append(ordinary, s.ID)
+		}
+	}
 	for i, wave := range plan.Waves() {
 		fmt.Fprintf(w, "\nwave %d\n", i+1)
 		for _, id := range wave {
 			s, _ := plan.Step(id)
-			fmt.Fprintf(w, "  %-24s %-18s %s\n", s.ID, s.Kind, stepSummary(s))
-			n := 1
-			if s.ForEach != nil && s.ForEach.Items != nil {
-				n = len(s.ForEach.Items)
-			}
-			events += n * s.Retry.MaxAttempts * eventsPerStep
+			fmt.Fprintf(w, "  %-24s %-18s %s\n", s.ID, s.Kind, stepSummary(s, ordinary))
 		}
 	}
-	fmt.Fprintf(w, "\nhistory  about %d events per run at most (Temporal's limit: %d)\n", events+10, historyEventLimit)
-	if events > historyEventLimit/2 {
-		fmt.Fprintf(stdio.ErrOut, "warning: one run of %s may need %d history events, near Temporal's limit of %d; split it into smaller pipelines or fewer for_each items\n",
-			plan.Pipeline, events, historyEventLimit)
+	h := estimateHistory(plan)
+	fmt.Fprintf(w, "\nhistory  about %d events per run at most (Temporal's limit: %d per workflow history)\n", h.events, historyEventLimit)
+	if h.runs > 1 || h.children > 0 {
+		fmt.Fprintf(w, "  in %d workflow run(s), continuing as new past %d events, and %d child workflow(s) running for_each elements, up to %d each; the largest history holds about %d\n",
+			h.runs, workflows.HistoryEvents, h.children, workflows.ItemsPerChild, h.peak)
+	}
+	for _, id := range h.unsized {
+		fmt.Fprintf(w, "  %s: for_each size known only at run time (it reads step outputs or the run): counted as 1 element\n", id)
+	}
+	if h.peak > historyEventLimit/2 && h.peakStep != "" {
+		fmt.Fprintf(stdio.ErrOut, "warning: step %s of %s may need %d history events in one workflow, near Temporal's limit of %d: lower its retry.max_attempts or give it fewer for_each elements\n",
+			h.peakStep, plan.Pipeline, h.peak, historyEventLimit)
 	}
 	return nil
 }
 
-func stepSummary(s planner.Step) string {
+// stepSummary describes a step in a line. ordinary are the plan's run_on:
+// success steps: a handler that waits for all of them (a pipeline-wide
+// one) says so rather than listing them.
+func stepSummary(s planner.Step, ordinary []string) string {
 	var parts []string
 	if sub := s.Pipeline; sub != nil && sub.Plan != nil {
 		parts = append(parts, fmt.Sprintf("runs pipeline %s (%d steps, %s)", sub.Plan.Pipeline, len(sub.Plan.Steps), sub.Plan.Source))
 	}
-	if len(s.DependsOn) > 0 {
-		parts = append(parts, "after "+strings.Join(s.DependsOn, ", "))
+	deps := s.DependsOn
+	if s.RunOn != spec.RunOnSuccess && len(ordinary) > 1 && len(deps) >= len(ordinary) {
+		var rest []string
+		for _, d := range deps {
+			if !slices.Contains(ordinary, d) {
+				rest = append(rest, d)
+			}
+		}
+		if len(deps)-len(rest) == len(ordinary) {
+			parts = append(parts, strings.Join(append([]string{"after every ordinary step"}, rest...), ", "))
+			deps = nil
+		}
+	}
+	if len(deps) > 0 {
+		parts = append(parts, "after "+strings.Join(deps, ", "))
 	}
 	if s.RunOn != "" && s.RunOn != spec.RunOnSuccess {
 		parts = append(parts, "runs on "+s.RunOn)
@@ -334,6 +424,11 @@ func stepSummary(s planner.Step) string {
 		over := fmt.Sprintf("%d items", len(fe.Items))
 		if fe.Expr != nil {
 			over = fe.Expr.Src
+			if n, ok := fe.PlannedItems(); ok {
+				over += fmt.Sprintf(" (%d items)", n)
+			} else {
+				over += " (items known at run time)"
+			}
 		}
 		if fe.MaxParallel > 0 {
 			over += fmt.Sprintf(", %d at a time", fe.MaxParallel)

@@ -34,11 +34,12 @@ const schedulePrefix = "pipectl-"
 // ScheduleID is the id of the Temporal Schedule of a pipeline.
 func ScheduleID(pipeline string) string { return schedulePrefix + pipeline }
 
-// TemporalCron converts a spec's cron to the form Temporal parses. Both
-// accept 5 fields and descriptors, but Temporal reads 6 fields as ending
-// with a year and wants 7 for seconds, while DataArts writes 6 with
-// seconds first; Quartz's "?" means "any".
-func TemporalCron(cron string) string {
+// legacyTemporalCron is what pipectl gave Temporal for a cron before plans
+// recorded it (Schedule.TemporalCron): the expression with a year added to
+// the 6-field form and ? read as *, its days of the week unconverted. Diff
+// compares it with what the plan gives now, so that applying an unchanged
+// spec corrects a schedule deployed that way.
+func legacyTemporalCron(cron string) string {
 	f := strings.Fields(cron)
 	if len(f) == 6 {
 		f = append(f, "*")
@@ -49,6 +50,15 @@ func TemporalCron(cron string) string {
 		}
 	}
 	return strings.Join(f, " ")
+}
+
+// temporalCron returns the cron expressions Temporal is (or was) given for
+// the plan's schedule.
+func temporalCron(sc *planner.Schedule) []string {
+	if len(sc.TemporalCron) > 0 {
+		return sc.TemporalCron
+	}
+	return []string{legacyTemporalCron(sc.Cron)}
 }
 
 // Overlap maps a spec's overlap policy to Temporal's.
@@ -85,16 +95,20 @@ func OverlapName(p enumspb.ScheduleOverlapPolicy) string {
 	return "skip"
 }
 
-func scheduleSpec(plan *planner.Plan) client.ScheduleSpec {
+func scheduleSpec(plan *planner.Plan) (client.ScheduleSpec, error) {
 	sc := plan.Schedule
-	s := client.ScheduleSpec{CronExpressions: []string{TemporalCron(sc.Cron)}, TimeZoneName: sc.Timezone}
+	exprs, err := planner.TemporalCronOf(sc.Cron)
+	if err != nil {
+		return client.ScheduleSpec{}, fmt.Errorf("schedule of %s: %w", plan.Pipeline, err)
+	}
+	s := client.ScheduleSpec{CronExpressions: exprs, TimeZoneName: sc.Timezone}
 	if sc.Start != nil {
 		s.StartAt = *sc.Start
 	}
 	if sc.End != nil {
 		s.EndAt = *sc.End
 	}
-	return s
+	return s, nil
 }
 
 func action(plan *planner.Plan) *client.ScheduleWorkflowAction {
@@ -164,6 +178,10 @@ func Apply(ctx context.Context, c client.Client, plan *planner.Plan) (*Result, e
 	if err := workflows.CheckPlanSize(plan); err != nil {
 		return nil, err
 	}
+	schedSpec, err := scheduleSpec(plan)
+	if err != nil {
+		return nil, err
+	}
 	cur, err := Get(ctx, c, plan.Pipeline)
 	if err != nil {
 		return nil, err
@@ -171,7 +189,7 @@ func Apply(ctx context.Context, c client.Client, plan *planner.Plan) (*Result, e
 	if cur == nil {
 		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 			ID:                    ScheduleID(plan.Pipeline),
-			Spec:                  scheduleSpec(plan),
+			Spec:                  schedSpec,
 			Action:                action(plan),
 			Overlap:               Overlap(plan.Schedule.Overlap),
 			CatchupWindow:         time.Duration(plan.Schedule.CatchupWindow),
@@ -195,8 +213,7 @@ func Apply(ctx context.Context, c client.Client, plan *planner.Plan) (*Result, e
 	h := c.ScheduleClient().GetHandle(ctx, ScheduleID(plan.Pipeline))
 	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 		s := in.Description.Schedule
-		sp := scheduleSpec(plan)
-		s.Spec = &sp
+		s.Spec = &schedSpec
 		s.Action = action(plan)
 		if s.Policy == nil {
 			s.Policy = &client.SchedulePolicies{}

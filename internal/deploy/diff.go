@@ -81,6 +81,11 @@ func meaningDiff(old, cur *planner.Plan) []Change {
 		out = append(out, Change{Op: "-", What: "schedule", From: scheduleText(os)})
 	case os != nil && ns != nil:
 		field("schedule.cron", os.Cron, ns.Cron)
+		if os.Cron == ns.Cron {
+			// The same cron, given to Temporal otherwise: as pipectl
+			// gives it now, with DataArts' days of the week converted.
+			field("schedule.cron as Temporal reads it", strings.Join(temporalCron(os), " | "), strings.Join(temporalCron(ns), " | "))
+		}
 		field("schedule.timezone", os.Timezone, ns.Timezone)
 		field("schedule.start", timeText(os.Start), timeText(ns.Start))
 		field("schedule.end", timeText(os.End), timeText(ns.End))

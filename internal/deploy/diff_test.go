@@ -3,6 +3,7 @@ package deploy
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,16 +95,54 @@ func TestDiff(t *testing.T) {
 	}
 }
 
-func TestTemporalCron(t *testing.T) {
-	for in, want := range map[string]string{
-		"0 2 * * *":     "0 2 * * *",
-		"0 30 2 * * ?":  "0 30 2 * * * *",
-		"@daily":        "@daily",
-		"*/5 * * * 1-5": "*/5 * * * 1-5",
+// A schedule deployed before plans recorded what Temporal is given got its
+// cron with DataArts' days of the week unconverted; applying the unchanged
+// spec now corrects it, and changes nothing for a cron that was right.
+func TestDiffCorrectsTemporalCron(t *testing.T) {
+	for _, tc := range []struct {
+		cron string
+		want []string
+	}{
+		{"0 0 2 ? * 2", []string{`~ schedule.cron as Temporal reads it: 0 0 2 * * 2 * -> 0 0 2 * * 1 *`}},
+		{"0 2 13 * 5", []string{`~ schedule.cron as Temporal reads it: 0 2 13 * 5 -> 0 2 13 * * | 0 2 * * 5`}},
+		{"0 0 2 * * ?", nil},
+		{"0 2 * * 1-5", nil},
 	} {
-		if got := TemporalCron(in); got != want {
-			t.Errorf("TemporalCron(%q) = %q, want %q", in, got, want)
+		old := basePlan()
+		old.Schedule.Cron = tc.cron
+		cur := clone(old)
+		exprs, err := planner.TemporalCronOf(tc.cron)
+		if err != nil {
+			t.Fatal(err)
 		}
+		cur.Schedule.TemporalCron = exprs
+		var got []string
+		for _, c := range Diff(old, cur) {
+			got = append(got, c.String())
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: changes %q, want %q", tc.cron, got, tc.want)
+		}
+		// Once deployed with it, the same plan changes nothing.
+		if ch := Diff(cur, clone(cur)); len(ch) != 0 {
+			t.Errorf("%s: redeploying changes %v", tc.cron, ch)
+		}
+	}
+}
+
+func TestScheduleSpecGetsTemporalCron(t *testing.T) {
+	p := basePlan()
+	p.Schedule.Cron = "0 0 2 ? * 2-6"
+	sp, err := scheduleSpec(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"0 0 2 * * 1-5 *"}; !reflect.DeepEqual(sp.CronExpressions, want) || sp.TimeZoneName != "Asia/Shanghai" {
+		t.Errorf("spec %q in %q, want %q", sp.CronExpressions, sp.TimeZoneName, want)
+	}
+	p.Schedule.Cron = "0 0 2 L * ?"
+	if _, err := scheduleSpec(p); err == nil || !strings.Contains(err.Error(), "Unsupported cron syntax") {
+		t.Errorf("a Quartz L deployed: %v", err)
 	}
 }
 

@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pipectl/pipectl/planner"
+	"github.com/pipectl/pipectl/spec"
+)
+
+// planOutput compiles src with the given parameter overrides and returns
+// what plan prints for it at now.
+func planOutput(t *testing.T, src string, params map[string]string, now time.Time) (stdout, stderr string) {
+	t.Helper()
+	p, diags := spec.Load("p.yaml", []byte(src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	plan, diags := planner.CompileWith(p, planner.Options{Params: params})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var out, errOut bytes.Buffer
+	if err := printPlan(IO{Out: &out, ErrOut: &errOut}, plan, now); err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String()
+}
+
+func wantLines(t *testing.T, out string, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if !strings.Contains(out, "\n"+l+"\n") {
+			t.Errorf("no line %q in:\n%s", l, out)
+		}
+	}
+}
+
+// The history estimate counts the elements of a for_each over a template
+// when planning can evaluate it, and says when it cannot.
+func TestPlanForEachSize(t *testing.T) {
+	tables := make([]string, 3000)
+	for i := range tables {
+		tables[i] = fmt.Sprintf("t%d", i)
+	}
+	src := `name: p
+params:
+  tables: {type: list, default: [` + strings.Join(tables, ", ") + `]}
+steps:
+  - id: list
+    kind: dli.sql
+    with: {sql: SELECT 1}
+  - id: rebuild
+    kind: dli.sql
+    for_each: ${params.tables}
+    with: {sql: "INSERT INTO x.${item} SELECT 1"}
+  - id: copy
+    kind: dli.sql
+    for_each: ${split(",", steps.list.outputs.job_id)}
+    with: {sql: "SELECT '${item}'"}
+`
+	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	out, errOut := planOutput(t, src, nil, now)
+	wantLines(t, out,
+		"  rebuild                  dli.sql            for each of ${params.tables} (3000 items); timeout 24h0m0s; poll 2s..30s",
+		"  copy                     dli.sql            after list; for each of ${split(\",\", steps.list.outputs.job_id)} (items known at run time); timeout 24h0m0s; poll 2s..30s",
+		// 3,000 elements run in 12 children of 250; the run's own history
+		// gets a few events per child.
+		"history  about 36136 events per run at most (Temporal's limit: 51200 per workflow history)",
+		"  in 1 workflow run(s), continuing as new past 20000 events, and 12 child workflow(s) running for_each elements, up to 250 each; the largest history holds about 3000",
+		"  copy: for_each size known only at run time (it reads step outputs or the run): counted as 1 element",
+	)
+	if errOut != "" {
+		t.Errorf("warnings: %s", errOut)
+	}
+
+	// An override counts too.
+	out, _ = planOutput(t, src, map[string]string{"tables": `["a", "b"]`}, now)
+	wantLines(t, out,
+		"  rebuild                  dli.sql            for each of ${params.tables} (2 items); timeout 24h0m0s; poll 2s..30s",
+		"history  about 58 events per run at most (Temporal's limit: 51200 per workflow history)",
+	)
+}
+
+// One workflow's history near Temporal's limit is warned about, naming the
+// step: a for_each runs all its inline elements, every attempt, before the
+// run can continue as new.
+func TestPlanHistoryWarning(t *testing.T) {
+	items := make([]string, 50)
+	for i := range items {
+		items[i] = fmt.Sprint(i)
+	}
+	src := `name: p
+params:
+  items: {type: list, default: [` + strings.Join(items, ", ") + `]}
+steps:
+  - id: x
+    kind: dli.sql
+    for_each: ${params.items}
+    retry: {max_attempts: 50}
+    with: {sql: "SELECT ${item}"}
+`
+	_, errOut := planOutput(t, src, nil, time.Now())
+	want := "warning: step x of p may need 30000 history events in one workflow, near Temporal's limit of 51200: lower its retry.max_attempts or give it fewer for_each elements\n"
+	if errOut != want {
+		t.Errorf("stderr %q, want %q", errOut, want)
+	}
+}
+
+func TestPlanSchedule(t *testing.T) {
+	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday, 08:00 in Shanghai
+	for _, tc := range []struct {
+		name, schedule string
+		lines          []string
+	}{
+		{
+			name:     "DataArts days of the week",
+			schedule: `{cron: "0 0 2 ? * 2-6", timezone: Asia/Shanghai}`,
+			lines: []string{
+				`schedule  cron "0 0 2 ? * 2-6" in Asia/Shanghai, overlap skip`,
+				"  days  2-6 counts days of the week from 1 = Sunday, as DataArts does: MON-FRI",
+				"  next  Tue 2026-03-03 02:00:00 CST",
+				"  next  Mon 2026-03-09 02:00:00 CST",
+			},
+		},
+		{
+			name:     "end is past",
+			schedule: `{cron: "0 2 * * *", start: "2025-01-01T00:00:00Z", end: "2025-02-01T00:00:00Z"}`,
+			lines:    []string{"  never fires again: its end (2025-02-01T00:00:00Z) is past"},
+		},
+		{
+			name:     "no fire time before the end",
+			schedule: `{cron: "0 2 15 * *", end: "2026-03-10T00:00:00Z"}`,
+			lines:    []string{"  never fires again: no time matches its cron before its end (2026-03-10T00:00:00Z)"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _ := planOutput(t, "name: p\nschedule: "+tc.schedule+"\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n", nil, now)
+			wantLines(t, out, tc.lines...)
+		})
+	}
+}
+
+// plan and graph show a pipeline-wide handler after every ordinary step,
+// as the run has it.
+func TestPlanPipelineWideHandler(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "p.yaml")
+	src := `name: p
+steps:
+  - {id: a, kind: dli.sql, with: {sql: x}}
+  - {id: b, kind: dli.sql, with: {sql: x}}
+  - {id: cleanup, kind: dli.sql, run_on: always, with: {sql: "SELECT '${steps.a.outputs.job_id}'"}}
+`
+	if err := os.WriteFile(f, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := run(t, "plan", noTemporal, "--offline", f)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	wantLines(t, out, "wave 2", "  cleanup                  dli.sql            after every ordinary step; runs on always; timeout 24h0m0s; poll 2s..30s")
+	code, out, stderr = run(t, "graph", f)
+	if code != ExitOK || !strings.Contains(out, "  s1 -.-> s2\n") {
+		t.Errorf("graph: exit %d\n%s%s", code, out, stderr)
+	}
+}
