@@ -103,14 +103,19 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 // template checks one templated string and returns its value as far as it
 // is known when planning (unknown where it reads step outputs or the run).
 func (c *compiler) template(s *spec.Step, st *Step, plan *Plan, n *yaml.Node, where tplPlace) (cty.Value, bool) {
-	r := rangeOfNode(c.p, n)
-	e, diags := expr.Parse(n.Value, r.Filename, templateStart(n, r))
+	// The template is parsed from the start of its value, so that the
+	// byte offsets of what HCL reports are offsets into the value; the
+	// value map turns them into positions in the spec, which quotes,
+	// escapes and folded or indented lines keep from being a plain shift.
+	m := c.p.ValueMap(n)
+	e, diags := expr.Parse(n.Value, c.p.Filename, hcl.InitialPos)
 	if diags.HasErrors() {
-		c.diags = append(c.diags, diags...)
+		c.diags = append(c.diags, m.Diagnostics(diags)...)
 		return cty.NilVal, false
 	}
 	ok := true
 	for _, ref := range expr.Refs(e) {
+		ref.Range = m.Range(ref.Range)
 		ok = c.ref(s, st, ref, where) && ok
 	}
 	if !ok {
@@ -118,7 +123,7 @@ func (c *compiler) template(s *spec.Step, st *Step, plan *Plan, n *yaml.Node, wh
 	}
 	v, diags := e.Value(c.planningContext(plan, s))
 	if diags.HasErrors() {
-		c.diags = append(c.diags, diags...)
+		c.diags = append(c.diags, m.Diagnostics(diags)...)
 		return cty.NilVal, false
 	}
 	return v, true
@@ -332,22 +337,6 @@ func walkStrings(n *yaml.Node, f func(*yaml.Node)) {
 	case yaml.AliasNode:
 		walkStrings(n.Alias, f)
 	}
-}
-
-// templateStart is where a scalar's text begins: after the opening quote
-// of a quoted scalar, on the next line of a block scalar.
-func templateStart(n *yaml.Node, r hcl.Range) hcl.Pos {
-	pos := r.Start
-	switch {
-	case n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
-		pos.Column++
-		pos.Byte++
-	case n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
-		// Block text starts on the next line; its indentation is not
-		// known here, so columns inside it are approximate.
-		pos = hcl.Pos{Line: pos.Line + 1, Column: 1, Byte: pos.Byte}
-	}
-	return pos
 }
 
 func rangeOfNode(p *spec.Pipeline, n *yaml.Node) hcl.Range {

@@ -36,8 +36,8 @@ func LoadFile(path string) (*Pipeline, hcl.Diagnostics) {
 // Load parses src as a pipeline spec. It returns every problem it finds;
 // the pipeline is returned even with errors, holding what was valid.
 func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
-	l := &loader{file: filename, src: src, lineStarts: lineStarts(src), aliasBudget: maxAliasValues(src)}
-	p := &Pipeline{Source: src, Filename: filename}
+	l := &loader{file: filename, src: src, lines: newLineIndex(src), aliasBudget: maxAliasValues(src)}
+	p := &Pipeline{Source: src, Filename: filename, lines: l.lines}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {
@@ -83,10 +83,10 @@ func (l *loader) yamlError(err error) {
 	pos := hcl.Pos{Line: 1, Column: 1}
 	var line int
 	if _, err := fmt.Sscanf(msg, "line %d:", &line); err == nil && line >= 1 {
-		pos.Line = min(line, len(l.lineStarts))
+		pos.Line = min(line, l.lines.lines())
 		msg = strings.TrimSpace(msg[strings.IndexByte(msg, ':')+1:])
 	} else if off := l.unpositioned(msg); off >= 0 {
-		pos = l.posAt(off)
+		pos = l.lines.pos(off)
 	}
 	pos.Byte = l.offset(pos)
 	l.errorf(hcl.Range{Filename: l.file, Start: pos, End: pos}, "Invalid YAML", "%s", msg)
@@ -124,13 +124,6 @@ func yamlChar(r rune) bool {
 		r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
 
-// posAt is the line and column (in runes) of byte offset off.
-func (l *loader) posAt(off int) hcl.Pos {
-	line := sort.Search(len(l.lineStarts), func(i int) bool { return l.lineStarts[i] > off })
-	col := utf8.RuneCount(l.src[l.lineStarts[line-1]:off]) + 1
-	return hcl.Pos{Line: line, Column: col, Byte: off}
-}
-
 // Hash is the content hash that identifies a spec version in runs and
 // schedules: the SHA-256 of the file's bytes.
 func (p *Pipeline) Hash() string {
@@ -139,10 +132,10 @@ func (p *Pipeline) Hash() string {
 }
 
 type loader struct {
-	file       string
-	src        []byte
-	lineStarts []int
-	diags      hcl.Diagnostics
+	file  string
+	src   []byte
+	lines *lineIndex
+	diags hcl.Diagnostics
 	// aliasBudget is how many more values aliases may expand to (see
 	// maxAliasValues).
 	aliasBudget int
@@ -784,27 +777,8 @@ func (l *loader) rng(n *yaml.Node) hcl.Range {
 }
 
 func (l *loader) offset(p hcl.Pos) int {
-	if p.Line < 1 || p.Line > len(l.lineStarts) {
-		return 0
-	}
-	off := l.lineStarts[p.Line-1]
-	for col := 1; col < p.Column && off < len(l.src) && l.src[off] != '\n'; col++ {
-		_, size := utf8.DecodeRune(l.src[off:])
-		off += size
-	}
+	off, _ := l.lines.offset(p.Line, p.Column)
 	return off
-}
-
-func lineStarts(src []byte) []int {
-	starts := []int{0}
-	for i := 0; ; {
-		j := bytes.IndexByte(src[i:], '\n')
-		if j < 0 {
-			return starts
-		}
-		i += j + 1
-		starts = append(starts, i)
-	}
 }
 
 func kindName(n *yaml.Node) string {

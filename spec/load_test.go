@@ -101,7 +101,7 @@ func durPtr(s string) *Duration { d := dur(s); return &d }
 func withoutRanges(p *Pipeline) *Pipeline {
 	q := *p
 	q.NameRange = hcl.Range{}
-	q.paths = nil
+	q.paths, q.lines = nil, nil
 	q.Steps = nil
 	for _, s := range p.Steps {
 		c := *s

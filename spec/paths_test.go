@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -43,5 +44,49 @@ func TestPathAt(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d missing-field diagnostics, want 2 (name, id): %v", n, diags)
+	}
+}
+
+func TestLines(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want []string
+	}{
+		{"", []string{""}},
+		{"a\nb\n", []string{"a", "b", ""}},
+		{"\ufeffa\r\nb", []string{"a", "b"}},
+		{"a\rb\u0085c\u2028d\u2029e\r\r\n", []string{"a", "b", "c", "d", "e", "", ""}},
+	} {
+		var got []string
+		for _, l := range Lines([]byte(tc.src)) {
+			got = append(got, string(l))
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Lines(%q) = %q, want %q", tc.src, got, tc.want)
+		}
+		x := newLineIndex([]byte(tc.src))
+		if x.lines() != len(tc.want) {
+			t.Errorf("%q: %d lines, want %d", tc.src, x.lines(), len(tc.want))
+		}
+	}
+	// Offsets and positions agree, a BOM and multi-byte characters
+	// included.
+	src := []byte("\ufeffé: 😀x\r\n\tb\u2028c")
+	x := newLineIndex(src)
+	for _, tc := range []struct {
+		line, col, off int
+	}{
+		{1, 1, 3}, {1, 2, 5}, {1, 4, 7}, {1, 5, 11}, {1, 6, 12}, {2, 1, 14}, {2, 2, 15}, {3, 1, 19},
+	} {
+		off, ok := x.offset(tc.line, tc.col)
+		if !ok || off != tc.off {
+			t.Errorf("offset(%d, %d) = %d, %v; want %d", tc.line, tc.col, off, ok, tc.off)
+		}
+		if pos := x.pos(tc.off); pos.Line != tc.line || pos.Column != tc.col || pos.Byte != tc.off {
+			t.Errorf("pos(%d) = %d:%d@%d, want %d:%d", tc.off, pos.Line, pos.Column, pos.Byte, tc.line, tc.col)
+		}
+	}
+	if _, ok := x.offset(4, 1); ok {
+		t.Error("offset of line 4 of 3")
 	}
 }

@@ -32,6 +32,8 @@ type Pipeline struct {
 	Filename string
 	// paths maps source positions to YAML paths, for messages.
 	paths []pathAt
+	// lines finds lines and columns in Source.
+	lines *lineIndex
 }
 
 // Cloud says where the pipeline's services live. It never holds credentials:

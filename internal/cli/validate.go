@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -410,7 +409,7 @@ func writeDiagnostics(w io.Writer, first string, specs map[string]*spec.Pipeline
 			if !ok && p != nil {
 				// Split once per file: a spec may have thousands of
 				// problems.
-				src = bytes.Split(p.Source, []byte("\n"))
+				src = spec.Lines(p.Source)
 				lines[d.Subject.Filename] = src
 			}
 			path := ""
