@@ -38,7 +38,7 @@ func compileSpecs(t *testing.T, files map[string]string) []string {
 		}
 		path := ""
 		if q := loaded[d.Subject.Filename]; q != nil {
-			path = q.PathAt(d.Subject.Start)
+			path = q.DiagPath(d)
 		}
 		out = append(out, fmt.Sprintf("%s:%d:%d: %s: %s | %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, path, d.Summary, d.Detail))
 	}
@@ -141,6 +141,116 @@ func TestTemplatePositions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			checkLines(t, compileSpecs(t, map[string]string{"main.yaml": tc.src}), tc.want)
+		})
+	}
+}
+
+// TestDiagnosticPaths checks the position and YAML path of the planner's
+// problems that are about a mapping, something missing from one, or one
+// field among several.
+func TestDiagnosticPaths(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string // main.yaml and what it runs
+		want  []string
+	}{
+		{
+			name:  "missing input in a block with",
+			files: map[string]string{"main.yaml": "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with:\n      queue: q\n"},
+			want:  []string{"main.yaml:6:7: steps[0].with: Missing input \"sql\" | dli.sql needs `with.sql`: the SQL statement."},
+		},
+		{
+			name:  "missing input in a flow with",
+			files: map[string]string{"main.yaml": "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with: {queue: q}\n"},
+			want:  []string{"main.yaml:5:11: steps[0].with: Missing input \"sql\" | dli.sql needs `with.sql`: the SQL statement."},
+		},
+		{
+			name:  "missing input of a step without with",
+			files: map[string]string{"main.yaml": "name: p\nsteps:\n  - {id: a, kind: wait, with: {duration: 1m}}\n  - {id: b, kind: wait, with: {duration: 1m}}\n  - id: c\n    kind: dli.sql\n"},
+			want:  []string{"main.yaml:5:9: steps[2].with: Missing input \"sql\" | dli.sql needs `with.sql`: the SQL statement."},
+		},
+		{
+			name:  "exactly one of, without with",
+			files: map[string]string{"main.yaml": "name: p\nsteps:\n  - kind: wait\n    id: a\n"},
+			want:  []string{"main.yaml:4:9: steps[0].with: Exactly one of duration, until | wait needs exactly one of `with.duration` and `with.until`; found 0."},
+		},
+		{
+			name:  "exactly one of, in a block with",
+			files: map[string]string{"main.yaml": "name: p\nsteps:\n  - id: a\n    kind: wait\n    with:\n      duration: 1m\n      until: \"2026-01-01T00:00:00Z\"\n"},
+			want:  []string{"main.yaml:6:7: steps[0].with: Exactly one of duration, until | wait needs exactly one of `with.duration` and `with.until`; found 2."},
+		},
+		{
+			name:  "invalid input given a block mapping",
+			files: map[string]string{"main.yaml": "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with:\n      sql:\n        a: 1\n"},
+			want:  []string{"main.yaml:7:9: steps[0].with.sql: Invalid input \"sql\" | dli.sql: expected a string."},
+		},
+		{
+			name: "retry: the step's max_interval",
+			files: map[string]string{"main.yaml": "name: p\nsteps:\n" +
+				"  - {id: a, kind: wait, with: {duration: 1m}}\n  - {id: b, kind: wait, with: {duration: 1m}}\n" +
+				"  - {id: c, kind: wait, with: {duration: 1m}}\n  - {id: d, kind: wait, with: {duration: 1m}}\n" +
+				"  - id: e\n    kind: dli.sql\n    with: {sql: x}\n    retry:\n      initial_interval: 1m\n      max_interval: 10s\n"},
+			want: []string{"main.yaml:12:21: steps[4].retry.max_interval: Invalid retry | Step \"e\": retry.max_interval (10s) is shorter than retry.initial_interval (1m0s)."},
+		},
+		{
+			name:  "retry: the step's max_interval, below the built-in initial_interval",
+			files: map[string]string{"main.yaml": "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with: {sql: x}\n    retry: {max_interval: 1s}\n"},
+			want:  []string{"main.yaml:6:27: steps[0].retry.max_interval: Invalid retry | Step \"a\": retry.max_interval (1s) is shorter than retry.initial_interval (5s, the built-in default)."},
+		},
+		{
+			name:  "retry: the step's max_interval, below the defaults' initial_interval",
+			files: map[string]string{"main.yaml": "name: p\ndefaults:\n  retry: {initial_interval: 1m}\nsteps:\n  - id: a\n    kind: dli.sql\n    with: {sql: x}\n    retry: {max_interval: 30s}\n"},
+			want:  []string{"main.yaml:8:27: steps[0].retry.max_interval: Invalid retry | Step \"a\": retry.max_interval (30s) is shorter than retry.initial_interval (1m0s, from defaults)."},
+		},
+		{
+			name: "retry: the defaults' max_interval, reported once",
+			files: map[string]string{"main.yaml": "name: p\ndefaults:\n  retry:\n    backoff: 2\n    max_interval: 2s\nsteps:\n" +
+				"  - {id: a, kind: dli.sql, with: {sql: x}}\n  - {id: b, kind: dli.sql, with: {sql: x}, retry: {initial_interval: 1s}}\n  - {id: c, kind: dli.sql, with: {sql: x}}\n"},
+			want: []string{"main.yaml:5:19: defaults.retry.max_interval: Invalid retry | In defaults, retry.max_interval (2s) is shorter than retry.initial_interval (5s, the built-in default). It applies to steps \"a\" and \"c\"."},
+		},
+		{
+			name:  "poll: the step's max_interval",
+			files: map[string]string{"main.yaml": "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with: {sql: x}\n    poll:\n      max_interval: 1s\n      interval: 5s\n"},
+			want:  []string{"main.yaml:7:21: steps[0].poll.max_interval: Invalid poll | Step \"a\": poll.max_interval (1s) is shorter than poll.interval (5s)."},
+		},
+		{
+			name:  "poll: the defaults' max_interval",
+			files: map[string]string{"main.yaml": "name: p\ndefaults:\n  poll: {max_interval: 1s}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"},
+			want:  []string{"main.yaml:3:24: defaults.poll.max_interval: Invalid poll | In defaults, poll.max_interval (1s) is shorter than poll.interval (2s, the built-in default). It applies to step \"a\"."},
+		},
+		{
+			name:  "an empty for_each",
+			files: map[string]string{"main.yaml": "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with: {sql: x}\n    for_each: []\n"},
+			want:  []string{"main.yaml:6:15: steps[0].for_each: Empty for_each | A literal for_each list needs at least one item."},
+		},
+		{
+			name: "a sub-pipeline's parameter missing from with.params",
+			files: map[string]string{
+				"main.yaml":  "name: p\nsteps:\n  - id: a\n    kind: pipeline\n    with:\n      spec: child.yaml\n      params:\n        other: 1\n",
+				"child.yaml": "name: c\nparams:\n  day: {type: string}\n  other: 2\nsteps:\n  - {id: x, kind: wait, with: {duration: 1m}}\n",
+			},
+			want: []string{"main.yaml:8:9: steps[0].with.params: Parameter has no value | Sub-pipeline c needs parameter \"day\", which has no default: give it in with.params."},
+		},
+		{
+			name: "a sub-pipeline's parameter, without with.params",
+			files: map[string]string{
+				"main.yaml":  "name: p\nsteps:\n  - id: a\n    kind: pipeline\n    with:\n      spec: child.yaml\n",
+				"child.yaml": "name: c\nparams:\n  day: {type: string}\nsteps:\n  - {id: x, kind: wait, with: {duration: 1m}}\n",
+			},
+			want: []string{"main.yaml:6:7: steps[0].with: Parameter has no value | Sub-pipeline c needs parameter \"day\", which has no default: give it in with.params."},
+		},
+		{
+			name: "a sub-pipeline's parameter given a block list",
+			files: map[string]string{
+				"main.yaml":  "name: p\nsteps:\n  - id: a\n    kind: pipeline\n    with:\n      spec: child.yaml\n      params:\n        day:\n          - 1\n",
+				"child.yaml": "name: c\nparams:\n  day: {type: string}\nsteps:\n  - {id: x, kind: wait, with: {duration: 1m}}\n",
+			},
+			want: []string{"main.yaml:9:11: steps[0].with.params.day: Invalid value for parameter \"day\" | Sub-pipeline c declares \"day\" a string: expected a string, found a list."},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLines(t, compileSpecs(t, tc.files), tc.want)
 		})
 	}
 }

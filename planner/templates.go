@@ -85,7 +85,7 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 		switch x := s.ForEach.Raw.(type) {
 		case []any:
 			if len(x) == 0 {
-				c.errorf(s.ForEach.Range, "Empty for_each", "A literal for_each list needs at least one item.")
+				c.errorOn(s.ForEach.Range, onValue(s.ForEach.Node), "Empty for_each", "A literal for_each list needs at least one item.")
 			}
 			fe.Items = jsonValue(x).([]any)
 		case string:

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -44,6 +45,38 @@ func TestPathAt(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d missing-field diagnostics, want 2 (name, id): %v", n, diags)
+	}
+}
+
+func TestDiagPath(t *testing.T) {
+	src := "name: p\nsteps:\n  - id:\n      a: 1\n    kind: wait\n    depends_on:\n      - x\n    with:\n      duration: 1m\n"
+	p, diags := Load("p.yaml", []byte(src))
+	var got []string
+	for _, d := range diags {
+		got = append(got, fmt.Sprintf("%d:%d %s: %s", d.Subject.Start.Line, d.Subject.Start.Column, p.DiagPath(d), d.Summary))
+	}
+	// The id is a block mapping, which starts where its first key does.
+	want := []string{"4:7 steps[0].id: Expected a string"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("diagnostics %q, want %q", got, want)
+	}
+	at := func(line, col int, extra any) *hcl.Diagnostic {
+		return &hcl.Diagnostic{Subject: &hcl.Range{Start: hcl.Pos{Line: line, Column: col}}, Extra: extra}
+	}
+	for _, tc := range []struct {
+		d    *hcl.Diagnostic
+		want string
+	}{
+		{at(9, 7, nil), "steps[0].with.duration"},
+		{at(9, 7, OnMapping{}), "steps[0].with"},
+		{at(3, 9, AtPath{Path: "steps[0].retry"}), "steps[0].retry"},
+		{at(7, 7, OnMapping{}), "steps[0].depends_on"}, // a block list starts at its first "-"
+		{at(7, 9, nil), "steps[0].depends_on[0]"},
+		{&hcl.Diagnostic{Extra: AtPath{Path: "x"}}, ""},
+	} {
+		if got := p.DiagPath(tc.d); got != tc.want {
+			t.Errorf("DiagPath(%v, %#v) = %q, want %q", tc.d.Subject, tc.d.Extra, got, tc.want)
+		}
 	}
 }
 

@@ -414,11 +414,7 @@ func writeDiagnostics(w io.Writer, first string, specs map[string]*spec.Pipeline
 			}
 			path := ""
 			if p != nil {
-				yp := p.PathAt(d.Subject.Start)
-				if _, ok := d.Extra.(spec.OnMapping); ok {
-					yp = p.MappingPathAt(d.Subject.Start)
-				}
-				if yp != "" {
+				if yp := p.DiagPath(d); yp != "" {
 					path = yp + ": "
 				}
 			}
