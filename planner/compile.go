@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
+	"gopkg.in/yaml.v3"
 
 	"github.com/pipectl/pipectl/spec"
 )
@@ -145,6 +147,7 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 			steps[s.ID] = st
 		}
 	}
+	c.reportDefaults()
 	// Templates may read the outputs of other steps; each such read
 	// implies a dependency, added here before the DAG is built.
 	for i, s := range p.Steps {
@@ -202,6 +205,9 @@ type compiler struct {
 	// unset are the parameters left without a value
 	// (Options.AllowUnsetParams).
 	unset []string
+	// inDefaults are problems with defaults found so far, reported once
+	// for all the steps they affect.
+	inDefaults []*defaultsProblem
 }
 
 // kind is LookupKind, from the compile's table.
@@ -226,6 +232,37 @@ func (c *compiler) errorf(r hcl.Range, summary, format string, args ...any) {
 		Detail:   fmt.Sprintf(format, args...),
 		Subject:  r.Ptr(),
 	})
+}
+
+// errorOn is errorf for a diagnostic whose YAML path its subject alone
+// does not give (spec.OnMapping, spec.AtPath).
+func (c *compiler) errorOn(r hcl.Range, extra any, summary, format string, args ...any) {
+	c.errorf(r, summary, format, args...)
+	c.diags[len(c.diags)-1].Extra = extra
+}
+
+// onValue is how to find the path of a diagnostic about value n: a block
+// mapping starts where its first key does, so a problem with the mapping
+// as a whole is marked to be shown with the mapping's path.
+func onValue(n *yaml.Node) any {
+	if n != nil && (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) {
+		return spec.OnMapping{}
+	}
+	return nil
+}
+
+// withAt is where to report something missing from a step's `with`: at
+// the mapping, or at the step when it has none, with the path steps[N].with
+// either way.
+func withAt(s *spec.Step) (hcl.Range, any) {
+	r := s.WithRange
+	if r.Filename == "" {
+		r = s.Range
+	}
+	if s.Path == "" {
+		return r, spec.OnMapping{}
+	}
+	return r, spec.AtPath{Path: s.Path + ".with"}
 }
 
 // with checks a step's inputs against its kind and returns them as JSON.
@@ -269,7 +306,7 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 		c.literalCredentials(v.Node, k, in.Secret)
 		conv, err := in.convert(v.Raw)
 		if err != nil {
-			c.errorf(v.Range, fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, err)
+			c.errorOn(v.Range, onValue(v.Node), fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, err)
 			continue
 		}
 		out[k] = conv
@@ -282,25 +319,20 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 			}
 		}
 		if len(set) != 1 {
-			r := s.WithRange
-			if r.Filename == "" {
-				r = s.Range
-			}
-			c.errorf(r, "Exactly one of "+strings.Join(group, ", "), "%s needs exactly one of `with.%s`; found %d.", kind.Name, strings.Join(group, "` and `with."), len(set))
+			r, at := withAt(s)
+			c.errorOn(r, at, "Exactly one of "+strings.Join(group, ", "), "%s needs exactly one of `with.%s`; found %d.", kind.Name, strings.Join(group, "` and `with."), len(set))
 		}
 	}
 	for _, in := range kind.Inputs {
 		if _, ok := s.With[in.Name]; in.Required && !ok {
-			r := s.WithRange
-			if r.Filename == "" {
-				r = s.Range
-			}
-			c.errorf(r, fmt.Sprintf("Missing input %q", in.Name), "%s needs `with.%s`: %s.", kind.Name, in.Name, in.Doc)
+			r, at := withAt(s)
+			c.errorOn(r, at, fmt.Sprintf("Missing input %q", in.Name), "%s needs `with.%s`: %s.", kind.Name, in.Name, in.Doc)
 		}
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		c.errorf(s.WithRange, "Invalid inputs", "%s", err)
+		r, at := withAt(s)
+		c.errorOn(r, at, "Invalid inputs", "%s", err)
 	}
 	return b
 }
@@ -309,6 +341,8 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 // else the spec's defaults, else the built-in default, field by field.
 func (c *compiler) options(d spec.StepOptions, s *spec.Step) (Retry, Poll, spec.Duration) {
 	r := builtinDefaults.Retry
+	// Where the intervals in effect were set: nil for the built-in ones.
+	var initialFrom, maxFrom *spec.Retry
 	for _, src := range []*spec.Retry{d.Retry, s.Retry} {
 		if src == nil {
 			continue
@@ -317,13 +351,13 @@ func (c *compiler) options(d spec.StepOptions, s *spec.Step) (Retry, Poll, spec.
 			r.MaxAttempts = src.MaxAttempts
 		}
 		if src.InitialInterval > 0 {
-			r.InitialInterval = src.InitialInterval
+			r.InitialInterval, initialFrom = src.InitialInterval, src
 			if r.MaxInterval < r.InitialInterval {
-				r.MaxInterval = r.InitialInterval
+				r.MaxInterval, maxFrom = r.InitialInterval, src
 			}
 		}
 		if src.MaxInterval > 0 {
-			r.MaxInterval = src.MaxInterval
+			r.MaxInterval, maxFrom = src.MaxInterval, src
 		}
 		if src.Backoff > 0 {
 			r.Backoff = src.Backoff
@@ -335,26 +369,34 @@ func (c *compiler) options(d spec.StepOptions, s *spec.Step) (Retry, Poll, spec.
 	if len(r.NonRetryable) == 0 {
 		r.NonRetryable = nil // as it reads back from the plan's JSON
 	}
-	if r.MaxInterval < r.InitialInterval {
-		c.errorf(s.Range, "Invalid retry", "Step %q: retry.max_interval (%s) is shorter than retry.initial_interval (%s).", s.ID, r.MaxInterval, r.InitialInterval)
+	if r.MaxInterval < r.InitialInterval && maxFrom != nil {
+		// A max_interval that was written is shorter than the initial
+		// interval in effect, which was set with it or before it (after
+		// it, it would have raised the maximum).
+		c.badInterval(maxFrom.MaxIntervalRange, maxFrom == d.Retry, s, "Invalid retry",
+			fmt.Sprintf("retry.max_interval (%s) is shorter than retry.initial_interval (%s%s).",
+				r.MaxInterval, r.InitialInterval, origin(initialFrom == nil, initialFrom != maxFrom && initialFrom == d.Retry)))
 	}
 	p := builtinDefaults.Poll
+	var intervalFrom, pollMaxFrom *spec.Poll
 	for _, src := range []*spec.Poll{d.Poll, s.Poll} {
 		if src == nil {
 			continue
 		}
 		if src.Interval > 0 {
-			p.Interval = src.Interval
+			p.Interval, intervalFrom = src.Interval, src
 			if p.MaxInterval < p.Interval {
-				p.MaxInterval = p.Interval
+				p.MaxInterval, pollMaxFrom = p.Interval, src
 			}
 		}
 		if src.MaxInterval > 0 {
-			p.MaxInterval = src.MaxInterval
+			p.MaxInterval, pollMaxFrom = src.MaxInterval, src
 		}
 	}
-	if p.MaxInterval < p.Interval {
-		c.errorf(s.Range, "Invalid poll", "Step %q: poll.max_interval (%s) is shorter than poll.interval (%s).", s.ID, p.MaxInterval, p.Interval)
+	if p.MaxInterval < p.Interval && pollMaxFrom != nil {
+		c.badInterval(pollMaxFrom.MaxIntervalRange, pollMaxFrom == d.Poll, s, "Invalid poll",
+			fmt.Sprintf("poll.max_interval (%s) is shorter than poll.interval (%s%s).",
+				p.MaxInterval, p.Interval, origin(intervalFrom == nil, intervalFrom != pollMaxFrom && intervalFrom == d.Poll)))
 	}
 	t := builtinDefaults.Timeout
 	for _, src := range []*spec.Duration{d.Timeout, s.Timeout} {
@@ -363,6 +405,73 @@ func (c *compiler) options(d spec.StepOptions, s *spec.Step) (Retry, Poll, spec.
 		}
 	}
 	return r, p, t
+}
+
+// badInterval reports a max_interval shorter than the interval it starts
+// from, at the max_interval: the step's, or the defaults', once for all
+// the steps that use them (see reportDefaults).
+func (c *compiler) badInterval(at hcl.Range, inDefaults bool, s *spec.Step, summary, detail string) {
+	if !inDefaults {
+		c.errorf(at, summary, "Step %q: %s", s.ID, detail)
+		return
+	}
+	var d *defaultsProblem
+	for _, x := range c.inDefaults {
+		if x.summary == summary {
+			d = x
+		}
+	}
+	if d == nil {
+		d = &defaultsProblem{at: at, summary: summary, detail: detail}
+		c.inDefaults = append(c.inDefaults, d)
+	}
+	if s.ID != "" {
+		d.steps = append(d.steps, s.ID)
+	}
+}
+
+// defaultsProblem is a problem with defaults, and the steps it affects.
+type defaultsProblem struct {
+	at              hcl.Range
+	summary, detail string
+	steps           []string
+}
+
+// reportDefaults reports the problems with defaults found while resolving
+// the steps' options.
+func (c *compiler) reportDefaults() {
+	for _, d := range c.inDefaults {
+		detail := "In defaults, " + d.detail
+		if len(d.steps) > 0 {
+			detail += " It applies to " + plural(d.steps, "step") + "."
+		}
+		c.errorf(d.at, d.summary, "%s", detail)
+	}
+	c.inDefaults = nil
+}
+
+// plural names things: `step "a"`, `steps "a", "b" and "c"`.
+func plural(names []string, what string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) == 1 {
+		return what + " " + q[0]
+	}
+	return what + "s " + strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
+}
+
+// origin says where an interval comes from, when not from where the
+// maximum it exceeds is written.
+func origin(builtin, defaults bool) string {
+	switch {
+	case builtin:
+		return ", the built-in default"
+	case defaults:
+		return ", from defaults"
+	}
+	return ""
 }
 
 func runnableKinds() []string {

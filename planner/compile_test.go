@@ -403,24 +403,23 @@ steps:
 		{
 			name: "poll max_interval shorter than interval",
 			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    poll: {interval: 1m, max_interval: 30s}\n    with: {sql: x}\n",
-			want: []wantDiag{{"3:9-3:10", "Invalid poll", `Step "a": poll.max_interval (30s) is shorter than poll.interval (1m0s).`}},
+			want: []wantDiag{{"5:40-5:43", "Invalid poll", `Step "a": poll.max_interval (30s) is shorter than poll.interval (1m0s).`}},
 		},
 		{
 			name: "poll max_interval of the step shorter than interval of the defaults",
 			src:  "name: p\ndefaults:\n  poll: {interval: 1m}\nsteps:\n  - id: a\n    kind: dli.sql\n    poll: {max_interval: 45s}\n    with: {sql: x}\n",
-			want: []wantDiag{{"5:9-5:10", "Invalid poll", `Step "a": poll.max_interval (45s) is shorter than poll.interval (1m0s).`}},
+			want: []wantDiag{{"7:26-7:29", "Invalid poll", `Step "a": poll.max_interval (45s) is shorter than poll.interval (1m0s, from defaults).`}},
 		},
 		{
 			name: "retry max_interval shorter than initial_interval",
 			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    retry: {initial_interval: 1m, max_interval: 30s}\n    with: {sql: x}\n",
-			want: []wantDiag{{"3:9-3:10", "Invalid retry", `Step "a": retry.max_interval (30s) is shorter than retry.initial_interval (1m0s).`}},
+			want: []wantDiag{{"5:49-5:52", "Invalid retry", `Step "a": retry.max_interval (30s) is shorter than retry.initial_interval (1m0s).`}},
 		},
 		{
-			name: "bad defaults are reported at every step they apply to",
+			name: "bad defaults are reported once, at the defaults, naming the steps they apply to",
 			src:  "name: p\ndefaults:\n  poll: {interval: 1m, max_interval: 30s}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n  - {id: b, kind: dli.sql, with: {sql: x}, poll: {max_interval: 2m}}\n  - {id: c, kind: dli.sql, with: {sql: x}}\n",
 			want: []wantDiag{
-				{"5:10-5:11", "Invalid poll", `Step "a": poll.max_interval (30s) is shorter than poll.interval (1m0s).`},
-				{"7:10-7:11", "Invalid poll", `Step "c": poll.max_interval (30s) is shorter than poll.interval (1m0s).`},
+				{"3:38-3:41", "Invalid poll", `In defaults, poll.max_interval (30s) is shorter than poll.interval (1m0s). It applies to steps "a" and "c".`},
 			},
 		},
 
@@ -441,8 +440,8 @@ steps:
 				{"6:19-6:25", "Unknown step kind", `"dli.sq" is not a step kind. Did you mean "dli.sql"?`},
 				{"6:40-6:41", "Step depends on itself", `Step "d" lists itself in depends_on.`},
 				{"6:43-6:44", "Unknown step in depends_on", `No step has the id "f". Did you mean "a"?`},
-				{"7:10-7:11", "Invalid poll", `Step "e": poll.max_interval (1s) is shorter than poll.interval (1m0s).`},
 				{"7:34-7:35", `Missing input "sql"`, "dli.sql needs `with.sql`: the SQL statement."},
+				{"7:81-7:83", "Invalid poll", `Step "e": poll.max_interval (1s) is shorter than poll.interval (1m0s).`},
 			},
 		},
 		// Pipeline-wide handlers.

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"gopkg.in/yaml.v3"
 
+	"github.com/pipectl/pipectl/spec"
 	"github.com/pipectl/pipectl/spec/expr"
 )
 
@@ -89,7 +90,7 @@ func (c *compiler) credentialScalar(n *yaml.Node, key string) {
 		return // no credential: a setting such as `use_token: true`
 	case "!!str":
 		if n.Value != "" {
-			c.credentialText(n.Value, key, c.rng(n), templateStart(n, rangeOfNode(c.p, n)))
+			c.credentialText(n.Value, key, c.rng(n), c.p.ValueMap(n), 0)
 		}
 	default: // a number
 		c.errorf(c.rng(n), "Literal credential", literalCredential, key)
@@ -98,14 +99,14 @@ func (c *compiler) credentialScalar(n *yaml.Node, key string) {
 
 const literalCredential = "%q holds a credential: write it as ${secret.NAME} so the worker supplies it; a value written here would be stored in workflow history in clear text."
 
-// credentialText checks s, the value of credential key, written at whole
-// with its text (after any quote) starting at start.
-func (c *compiler) credentialText(s, key string, whole hcl.Range, start hcl.Pos) {
+// credentialText checks s, the value of credential key, written at whole;
+// s starts at byte base of the string that m maps into the spec.
+func (c *compiler) credentialText(s, key string, whole hcl.Range, m *spec.ValueMap, base int) {
 	if !expr.HasTemplate(s) {
 		c.errorf(whole, "Literal credential", literalCredential, key)
 		return
 	}
-	e, diags := expr.Parse(s, c.p.Filename, start)
+	e, diags := expr.Parse(s, c.p.Filename, hcl.Pos{Line: 1, Column: 1, Byte: base})
 	if diags.HasErrors() {
 		return // reported where the template is checked
 	}
@@ -117,7 +118,7 @@ func (c *compiler) credentialText(s, key string, whole hcl.Range, start hcl.Pos)
 	}
 	for _, ref := range refs {
 		if ref.Root != expr.RootSecret {
-			c.errorf(ref.Range, "Credential not from a secret",
+			c.errorf(m.Range(ref.Range), "Credential not from a secret",
 				"%q holds a credential, so its template may read secrets only, and %s is not one: its value would be stored in workflow history in clear text. Write ${secret.NAME} instead; text around it (\"Bearer ${secret.NAME}\") and functions of secrets are fine.", key, ref)
 			return
 		}
@@ -318,21 +319,15 @@ func (c *compiler) credentialAt(n *yaml.Node, s string, from, to int, key string
 	if from >= to {
 		return
 	}
-	r := c.subRange(n, s, from, to)
-	c.credentialText(s[from:to], key, r, r.Start)
+	c.credentialText(s[from:to], key, c.subRange(n, s, from, to), c.p.ValueMap(n), from)
 }
 
 // subRange is where s[from:to], part of the string at n, is written: as
 // exactly as the file tells, else the string's own position.
 func (c *compiler) subRange(n *yaml.Node, s string, from, to int) hcl.Range {
-	start, ok := c.p.ValuePos(n, from)
-	if !ok {
+	m := c.p.ValueMap(n)
+	if !m.Exact() {
 		return c.rng(n)
 	}
-	end := start
-	if text := s[from:to]; !strings.Contains(text, "\n") {
-		end.Column += utf8.RuneCountInString(text)
-		end.Byte += len(text)
-	}
-	return hcl.Range{Filename: c.p.Filename, Start: start, End: end}
+	return hcl.Range{Filename: c.p.Filename, Start: m.Pos(from), End: m.Pos(to)}
 }

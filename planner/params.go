@@ -45,7 +45,7 @@ func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[str
 			// not reported as well.
 			c.runtimeParam(prm)
 			if c.opts.parent != nil {
-				c.errorf(c.opts.parent.at, "Parameter has no value", "Sub-pipeline %s needs parameter %q, which has no default: give it in with.params.", p.Name, prm.Name)
+				c.errorOn(c.opts.parent.at, c.opts.parent.atPath, "Parameter has no value", "Sub-pipeline %s needs parameter %q, which has no default: give it in with.params.", p.Name, prm.Name)
 				continue
 			}
 			if c.opts.AllowUnsetParams {

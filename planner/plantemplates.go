@@ -49,12 +49,16 @@ func (c *compiler) planTemplates(plan *Plan) (string, spec.Cloud) {
 
 // planTemplate checks and evaluates one template of description or cloud.
 func (c *compiler) planTemplate(pt spec.PlanTemplate, ctx *hcl.EvalContext) (string, bool) {
-	e, diags := expr.Parse(pt.Node.Value, pt.Range.Filename, templateStart(pt.Node, pt.Range))
+	m := c.p.ValueMap(pt.Node)
+	e, diags := expr.Parse(pt.Node.Value, pt.Range.Filename, hcl.InitialPos)
 	if diags.HasErrors() {
-		c.diags = append(c.diags, diags...)
+		c.diags = append(c.diags, m.Diagnostics(diags)...)
 		return "", false
 	}
 	refs := expr.Refs(e)
+	for i := range refs {
+		refs[i].Range = m.Range(refs[i].Range)
+	}
 	ok := true
 	for _, ref := range refs {
 		ok = c.ref(nil, nil, ref, inPlan) && ok
@@ -82,10 +86,10 @@ func (c *compiler) planTemplate(pt spec.PlanTemplate, ctx *hcl.EvalContext) (str
 	}
 	v, diags := e.Value(ctx)
 	if diags.HasErrors() {
-		c.diags = append(c.diags, diags...)
+		c.diags = append(c.diags, m.Diagnostics(diags)...)
 		return "", false
 	}
-	if !c.interpolations(e, ctx) || !v.IsKnown() {
+	if !c.interpolations(e, ctx, m) || !v.IsKnown() {
 		// Unknown only where it reads an env variable that is not set,
 		// which is reported.
 		return "", false

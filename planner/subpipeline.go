@@ -42,9 +42,11 @@ type parentRef struct {
 	// given are the values the parent step's with.params gives, by name.
 	given map[string]givenParam
 	// at is where the parent step gives its parameters: its with.params,
-	// or its with.
-	at    hcl.Range
-	cloud spec.Cloud
+	// or its with; atPath how to find the path of a diagnostic there
+	// (hcl.Diagnostic.Extra).
+	at     hcl.Range
+	atPath any
+	cloud  spec.Cloud
 }
 
 // specRef is one spec of a chain of sub-pipelines.
@@ -69,6 +71,9 @@ type givenParam struct {
 	template bool
 	keyRange hcl.Range
 	rng      hcl.Range
+	// keyOn and on are how to find the paths of diagnostics at keyRange
+	// and rng (hcl.Diagnostic.Extra).
+	keyOn, on any
 }
 
 // chain returns the specs from the outermost down to the one c compiles.
@@ -113,7 +118,7 @@ func (c *compiler) subPipeline(s *spec.Step, cloud spec.Cloud) *SubPipeline {
 		c.errorf(ref.Range, "Template in with.spec", "with.spec is the path of the spec to run, without templates: the sub-pipeline is compiled with this spec, before anything runs.")
 		return nil
 	}
-	given, at, ok := c.givenParams(s)
+	given, at, atPath, ok := c.givenParams(s)
 	if !ok {
 		return nil
 	}
@@ -177,7 +182,7 @@ func (c *compiler) subPipeline(s *spec.Step, cloud spec.Cloud) *SubPipeline {
 	opts := Options{
 		LookupEnv: c.opts.LookupEnv,
 		LoadSpec:  c.opts.LoadSpec,
-		parent:    &parentRef{tree: tree, chain: chain, given: given, at: at, cloud: cloud},
+		parent:    &parentRef{tree: tree, chain: chain, given: given, at: at, atPath: atPath, cloud: cloud},
 	}
 	plan, diags := CompileWith(child, opts)
 	childDiags = append(childDiags, diags...)
@@ -200,7 +205,7 @@ func (c *compiler) subPipeline(s *spec.Step, cloud spec.Cloud) *SubPipeline {
 	}
 	if s.ForEach != nil {
 		if items, ok := s.ForEach.Raw.([]any); ok && len(items) > MaxSubPipelineItems {
-			c.errorf(s.ForEach.Range, "Too many sub-pipelines", "A for_each over a pipeline step runs one child workflow per element, at most %d; this one has %d.", MaxSubPipelineItems, len(items))
+			c.errorOn(s.ForEach.Range, onValue(s.ForEach.Node), "Too many sub-pipelines", "A for_each over a pipeline step runs one child workflow per element, at most %d; this one has %d.", MaxSubPipelineItems, len(items))
 		}
 	}
 	sub := &SubPipeline{Plan: plan}
@@ -218,23 +223,20 @@ func (c *compiler) subPipeline(s *spec.Step, cloud spec.Cloud) *SubPipeline {
 // givenParams reads a pipeline step's with.params: a mapping of
 // parameter names to values, each a literal or holding templates. It
 // also returns where the parameters are given, for messages about
-// missing ones.
-func (c *compiler) givenParams(s *spec.Step) (map[string]givenParam, hcl.Range, bool) {
-	at := s.WithRange
-	if at.Filename == "" {
-		at = s.Range
-	}
+// missing ones, and how to find that place's path (hcl.Diagnostic.Extra).
+func (c *compiler) givenParams(s *spec.Step) (map[string]givenParam, hcl.Range, any, bool) {
 	v, ok := s.With["params"]
 	if !ok {
-		return nil, at, true
+		at, atPath := withAt(s)
+		return nil, at, atPath, true
 	}
-	at = v.Range
+	at, atPath := v.Range, onValue(v.Node)
 	m, isMap := v.Raw.(map[string]any)
 	if !isMap {
 		if str, _ := v.Raw.(string); expr.HasTemplate(str) {
 			c.errorf(v.Range, "Template for with.params", "with.params is a mapping of the sub-pipeline's parameter names to their values; each value may be a template, the mapping itself may not.")
 		}
-		return nil, at, false // otherwise reported as an invalid input
+		return nil, at, atPath, false // otherwise reported as an invalid input
 	}
 	keys := map[string]*yaml.Node{}
 	vals := map[string]*yaml.Node{}
@@ -251,13 +253,13 @@ func (c *compiler) givenParams(s *spec.Step) (map[string]givenParam, hcl.Range, 
 	}
 	given := make(map[string]givenParam, len(m))
 	for name, raw := range m {
-		g := givenParam{raw: raw, template: hasTemplate(raw), keyRange: v.Range, rng: v.Range}
+		g := givenParam{raw: raw, template: hasTemplate(raw), keyRange: v.Range, rng: v.Range, keyOn: atPath, on: atPath}
 		if k := keys[name]; k != nil {
-			g.keyRange, g.rng = c.rng(k), c.rng(vals[name])
+			g.keyRange, g.rng, g.keyOn, g.on = c.rng(k), c.rng(vals[name]), nil, onValue(vals[name])
 		}
 		given[name] = g
 	}
-	return given, at, true
+	return given, at, atPath, true
 }
 
 // hasTemplate reports whether a decoded value holds a template anywhere.
@@ -295,7 +297,7 @@ func (c *compiler) givenParam(p *spec.Pipeline, prm *spec.Param, out map[string]
 	}
 	v, err := ConvertParam(prm.Type, g.raw)
 	if err != nil {
-		c.errorf(g.rng, fmt.Sprintf("Invalid value for parameter %q", prm.Name),
+		c.errorOn(g.rng, g.on, fmt.Sprintf("Invalid value for parameter %q", prm.Name),
 			"Sub-pipeline %s declares %q a %s: %s.", p.Name, prm.Name, prm.Type, err)
 		return true
 	}
@@ -331,7 +333,8 @@ func (c *compiler) unknownGiven(p *spec.Pipeline, names []string) {
 		} else {
 			detail += "; it has none."
 		}
-		c.errorf(c.opts.parent.given[k].keyRange, "Unknown parameter", "%s", detail)
+		g := c.opts.parent.given[k]
+		c.errorOn(g.keyRange, g.keyOn, "Unknown parameter", "%s", detail)
 	}
 }
 

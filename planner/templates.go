@@ -96,7 +96,7 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 		switch x := s.ForEach.Raw.(type) {
 		case []any:
 			if len(x) == 0 {
-				c.errorf(s.ForEach.Range, "Empty for_each", "A literal for_each list needs at least one item.")
+				c.errorOn(s.ForEach.Range, onValue(s.ForEach.Node), "Empty for_each", "A literal for_each list needs at least one item.")
 			}
 			fe.Items = jsonValue(x).([]any)
 		case string:
@@ -125,14 +125,19 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 // template checks one templated string and returns its value as far as it
 // is known when planning (unknown where it reads step outputs or the run).
 func (c *compiler) template(s *spec.Step, st *Step, plan *Plan, n *yaml.Node, where tplPlace) (cty.Value, bool) {
-	r := rangeOfNode(c.p, n)
-	e, diags := expr.Parse(n.Value, r.Filename, templateStart(n, r))
+	// The template is parsed from the start of its value, so that the
+	// byte offsets of what HCL reports are offsets into the value; the
+	// value map turns them into positions in the spec, which quotes,
+	// escapes and folded or indented lines keep from being a plain shift.
+	m := c.p.ValueMap(n)
+	e, diags := expr.Parse(n.Value, c.p.Filename, hcl.InitialPos)
 	if diags.HasErrors() {
-		c.diags = append(c.diags, diags...)
+		c.diags = append(c.diags, m.Diagnostics(diags)...)
 		return cty.NilVal, false
 	}
 	ok := true
 	for _, ref := range expr.Refs(e) {
+		ref.Range = m.Range(ref.Range)
 		ok = c.ref(s, st, ref, where) && ok
 	}
 	if !ok {
@@ -141,10 +146,10 @@ func (c *compiler) template(s *spec.Step, st *Step, plan *Plan, n *yaml.Node, wh
 	ctx := c.planningContext(plan, s)
 	v, diags := e.Value(ctx)
 	if diags.HasErrors() {
-		c.diags = append(c.diags, diags...)
+		c.diags = append(c.diags, m.Diagnostics(diags)...)
 		return cty.NilVal, false
 	}
-	return v, c.interpolations(e, ctx)
+	return v, c.interpolations(e, ctx, m)
 }
 
 // ref checks one reference and records implied dependencies.
@@ -406,6 +411,25 @@ func templateStart(n *yaml.Node, r hcl.Range) hcl.Pos {
 		pos = hcl.Pos{Line: pos.Line + 1, Column: 1, Byte: pos.Byte}
 	}
 	return pos
+}
+
+// walkStrings calls f for every string scalar under n.
+func walkStrings(n *yaml.Node, f func(*yaml.Node)) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" {
+			f(n)
+		}
+	case yaml.SequenceNode, yaml.MappingNode, yaml.DocumentNode:
+		for i, c := range n.Content {
+			if n.Kind == yaml.MappingNode && i%2 == 0 {
+				continue // keys are names, not templates
+			}
+			walkStrings(c, f)
+		}
+	case yaml.AliasNode:
+		walkStrings(n.Alias, f)
+	}
 }
 
 func rangeOfNode(p *spec.Pipeline, n *yaml.Node) hcl.Range {

@@ -8,6 +8,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"gopkg.in/yaml.v3"
 
+	"github.com/pipectl/pipectl/spec"
 	"github.com/pipectl/pipectl/spec/expr"
 )
 
@@ -229,7 +230,7 @@ func typeName(t cty.Type) string {
 // planning many are unknown: a for_each step's outputs, which are lists,
 // or a parameter given when the run starts. It returns false when it
 // reported any.
-func (c *compiler) interpolations(e hclsyntax.Expression, ctx *hcl.EvalContext) bool {
+func (c *compiler) interpolations(e hclsyntax.Expression, ctx *hcl.EvalContext, m *spec.ValueMap) bool {
 	ok := true
 	_ = hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
 		t, isTemplate := n.(*hclsyntax.TemplateExpr)
@@ -250,7 +251,7 @@ func (c *compiler) interpolations(e hclsyntax.Expression, ctx *hcl.EvalContext) 
 			if isMap(v.Type()) {
 				hint = "jsonencode(…) makes one string of a mapping"
 			}
-			c.errorf(part.Range(), "Invalid template interpolation value",
+			c.errorf(m.Range(part.Range()), "Invalid template interpolation value",
 				"This gives %s, which cannot be part of a string; %s.", typeName(v.Type()), hint)
 			ok = false
 		}

@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"github.com/hashicorp/hcl/v2"
 	"gopkg.in/yaml.v3"
 )
 
@@ -93,9 +92,8 @@ func (l *loader) keysInSpec(n *yaml.Node) {
 			return
 		}
 		r := l.rng(n)
-		if pos, ok := valuePos(l.src, l.lineStarts, n, start); ok {
-			r.Start = pos
-			r.End = hcl.Pos{Line: pos.Line, Column: pos.Column + (end - start), Byte: pos.Byte + (end - start)}
+		if m := (&Pipeline{Source: l.src, Filename: l.file, lines: l.lines}).ValueMap(n); m.Exact() {
+			r.Start, r.End = m.Pos(start), m.Pos(end)
 		}
 		what := "an access key (20 upper-case letters and digits)"
 		if shape == secretKey {

@@ -74,8 +74,8 @@ func TestKeysInSpec(t *testing.T) {
 			[]wantDiag{diag("9:17-9:57", sk)}},
 		// Where the text is not written as it is, the whole string is
 		// pointed at (its end counted from the unescaped value).
-		{"escaped in a double-quoted string: the string's position", "name: p\ndescription: \"a\\tAKIAIOSFODNN7EXAMPLE\"\n" + step,
-			[]wantDiag{diag("2:14-2:38", ak)}},
+		{"escaped in a double-quoted string: the word itself", "name: p\ndescription: \"a\\tAKIAIOSFODNN7EXAMPLE\"\n" + step,
+			[]wantDiag{diag("2:18-2:38", ak)}},
 		{"two in one file", "name: p\ndescription: AKIAIOSFODNN7EXAMPLE\nparams: {a: x QWERTYUIOP1234567890}\n" + step,
 			[]wantDiag{diag("2:14-2:34", ak), diag("3:15-3:35", ak)}},
 		{"an alias is checked where its anchor is", "name: p\nparams: {a: &k AKIAIOSFODNN7EXAMPLE, b: *k}\n" + step,
@@ -98,7 +98,9 @@ func cutBar(s string) (string, string, bool) {
 	return s, "", false
 }
 
-func TestValuePos(t *testing.T) {
+// TestValueMapFindsWords checks where the loader places a word it finds
+// in a value, as it does a key-shaped one, in every style.
+func TestValueMapFindsWords(t *testing.T) {
 	src := "a: plain text here\nb: 'quoted text'\nc: \"esc\\taped text\"\nd: |\n  line one\n  line two\ne: >\n  folded one\n  folded two\nf: plain\n  on two lines\ng: &x anchored text\nh: !!str tagged text\n"
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
@@ -117,26 +119,27 @@ func TestValuePos(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		key, word string
-		want      string // line:col, "" when it cannot be told
+		want      string // line:col
 	}{
 		{"a", "text", "1:10"},
 		{"b", "text", "2:12"},
 		{"c", "esc", "3:5"},
-		{"c", "text", ""}, // after an escape
+		{"c", "text", "3:15"}, // after an escape
 		{"d", "one", "5:8"},
 		{"d", "two", "6:8"},
 		{"e", "one", "8:10"},
-		{"e", "two", ""}, // folded into the first line
+		{"e", "two", "9:10"}, // folded into the first line
 		{"f", "plain", "10:4"},
-		{"f", "lines", ""},
+		{"f", "lines", "11:10"},
 		{"g", "text", "12:16"},
 		{"h", "text", "13:17"},
 	} {
 		n := node(tt.key)
 		off := indexOf(n.Value, tt.word)
-		pos, ok := p.ValuePos(n, off)
+		m := p.ValueMap(n)
+		pos := m.Pos(off)
 		got := ""
-		if ok {
+		if m.Exact() {
 			got = itoa(pos.Line) + ":" + itoa(pos.Column)
 			if want := byteOffset([]byte(src), pos.Line, pos.Column); pos.Byte != want {
 				t.Errorf("%s %q: byte %d, want %d", tt.key, tt.word, pos.Byte, want)

@@ -39,8 +39,8 @@ func LoadFile(path string) (*Pipeline, hcl.Diagnostics) {
 // Load parses src as a pipeline spec. It returns every problem it finds;
 // the pipeline is returned even with errors, holding what was valid.
 func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
-	l := &loader{file: filename, src: src, lineStarts: lineStarts(src), aliasBudget: maxAliasValues(src)}
-	p := &Pipeline{Source: src, Filename: filename, lineStarts: l.lineStarts}
+	l := &loader{file: filename, src: src, lines: newLineIndex(src), aliasBudget: maxAliasValues(src)}
+	p := &Pipeline{Source: src, Filename: filename, lines: l.lines}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {
@@ -68,7 +68,7 @@ func Load(filename string, src []byte) (*Pipeline, hcl.Diagnostics) {
 		if len(more.Content) == 1 && more.Content[0].Kind == yaml.ScalarNode && more.Content[0].Tag == "!!null" && more.Content[0].Value == "" {
 			continue
 		}
-		l.errorf(l.rng(&more), "More than one document",
+		l.errorAt(&more, "More than one document",
 			"This `---` starts a second YAML document; a spec file holds one pipeline, and pipectl would ignore the rest. Put each pipeline in a file of its own.")
 		return p, l.diags
 	}
@@ -87,10 +87,10 @@ func (l *loader) yamlError(err error) {
 	pos := hcl.Pos{Line: 1, Column: 1}
 	var line int
 	if _, err := fmt.Sscanf(msg, "line %d:", &line); err == nil && line >= 1 {
-		pos.Line = min(line, len(l.lineStarts))
+		pos.Line = min(line, l.lines.lines())
 		msg = strings.TrimSpace(msg[strings.IndexByte(msg, ':')+1:])
 	} else if off := l.unpositioned(msg); off >= 0 {
-		pos = l.posAt(off)
+		pos = l.lines.pos(off)
 	}
 	pos.Byte = l.offset(pos)
 	l.errorf(hcl.Range{Filename: l.file, Start: pos, End: pos}, "Invalid YAML", "%s", msg)
@@ -128,13 +128,6 @@ func yamlChar(r rune) bool {
 		r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
 
-// posAt is the line and column (in runes) of byte offset off.
-func (l *loader) posAt(off int) hcl.Pos {
-	line := sort.Search(len(l.lineStarts), func(i int) bool { return l.lineStarts[i] > off })
-	col := utf8.RuneCount(l.src[l.lineStarts[line-1]:off]) + 1
-	return hcl.Pos{Line: line, Column: col, Byte: off}
-}
-
 // Hash is the SHA-256 of the file's bytes: it changes with every comment
 // and space. It is not what identifies a spec version in runs and
 // schedules; that is the planner's Plan.SpecHash, of what the spec means.
@@ -144,10 +137,10 @@ func (p *Pipeline) Hash() string {
 }
 
 type loader struct {
-	file       string
-	src        []byte
-	lineStarts []int
-	diags      hcl.Diagnostics
+	file  string
+	src   []byte
+	lines *lineIndex
+	diags hcl.Diagnostics
 	// aliasBudget is how many more values aliases may expand to (see
 	// maxAliasValues).
 	aliasBudget int
@@ -163,7 +156,7 @@ func (l *loader) pipeline(p *Pipeline, n *yaml.Node) {
 	if v, ok := fields["name"]; ok && !l.template(v, "`name`") {
 		p.Name, p.NameRange = l.str(v), l.rng(v)
 		if p.Name != "" && !identRE.MatchString(p.Name) {
-			l.errorf(l.rng(v), "Invalid pipeline name",
+			l.errorAt(v, "Invalid pipeline name",
 				"%s: a name starts with a lower-case letter and has at most 63 lower-case letters, digits, '-' and '_'.", Excerpt(p.Name))
 		}
 	}
@@ -229,7 +222,7 @@ func (l *loader) endpoints(p *Pipeline, n *yaml.Node) map[string]string {
 			continue // checked once evaluated
 		}
 		if !EndpointURL(u) {
-			l.errorf(l.rng(v), "Invalid endpoint", "%s is not a URL; write it as https://host[:port].", Excerpt(u))
+			l.errorAt(v, "Invalid endpoint", "%s is not a URL; write it as https://host[:port].", Excerpt(u))
 		}
 		out[svc] = u
 	}
@@ -288,7 +281,7 @@ func (l *loader) paramDefault(n *yaml.Node) *Value {
 
 func (l *loader) params(n *yaml.Node) []*Param {
 	if n.Kind != yaml.MappingNode {
-		l.errorf(l.rng(n), "Invalid params", "`params` is a mapping from parameter name to its default value or to {type, default, description}; found %s.", kindName(n))
+		l.errorAt(n, "Invalid params", "`params` is a mapping from parameter name to its default value or to {type, default, description}; found %s.", kindName(n))
 		return nil
 	}
 	var out []*Param
@@ -296,11 +289,11 @@ func (l *loader) params(n *yaml.Node) []*Param {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if !paramRE.MatchString(k.Value) {
-			l.errorf(l.rng(k), "Invalid parameter name", "%q: a parameter name starts with a letter and has only letters, digits and '_'.", k.Value)
+			l.errorAt(k, "Invalid parameter name", "%q: a parameter name starts with a letter and has only letters, digits and '_'.", k.Value)
 			continue
 		}
 		if seen[k.Value] {
-			l.errorf(l.rng(k), "Duplicate parameter", "%q is defined twice.", k.Value)
+			l.errorAt(k, "Duplicate parameter", "%q is defined twice.", k.Value)
 			continue
 		}
 		seen[k.Value] = true
@@ -318,7 +311,7 @@ func (l *loader) params(n *yaml.Node) []*Param {
 					if sug := Suggest(string(p.Type), ParamTypes()); sug != "" {
 						detail = fmt.Sprintf("%s is not a parameter type. Did you mean %q?", Excerpt(string(p.Type)), sug)
 					}
-					l.errorf(l.rng(t), "Unknown parameter type", "%s", detail)
+					l.errorAt(t, "Unknown parameter type", "%s", detail)
 					p.Type = ""
 				}
 			}
@@ -337,7 +330,7 @@ func (l *loader) params(n *yaml.Node) []*Param {
 			case p.Type == "":
 				p.Type = inferred
 			case inferred != "" && !compatible(p.Type, inferred):
-				l.errorf(p.Default.Range, "Default does not match the type", "Parameter %q is a %s, but its default is a %s.", p.Name, p.Type, inferred)
+				l.errorAt(p.Default.Node, "Default does not match the type", "Parameter %q is a %s, but its default is a %s.", p.Name, p.Type, inferred)
 			}
 		}
 		if p.Type == "" {
@@ -441,7 +434,7 @@ func (l *loader) schedule(n *yaml.Node) *Schedule {
 		}
 		t, err := time.Parse(time.RFC3339, v.Value)
 		if v.Kind != yaml.ScalarNode || err != nil {
-			l.errorf(l.rng(v), "Invalid time", "%s must be a time in RFC 3339 form, such as 2026-03-01T00:00:00+08:00.", k)
+			l.errorAt(v, "Invalid time", "%s must be a time in RFC 3339 form, such as 2026-03-01T00:00:00+08:00.", k)
 			continue
 		}
 		if k == "start" {
@@ -451,7 +444,7 @@ func (l *loader) schedule(n *yaml.Node) *Schedule {
 		}
 	}
 	if sc.Start != nil && sc.End != nil && !sc.End.After(*sc.Start) {
-		l.errorf(l.rng(f["end"]), "Schedule ends before it starts", "end (%s) must be after start (%s).", sc.End.Format(time.RFC3339), sc.Start.Format(time.RFC3339))
+		l.errorAt(f["end"], "Schedule ends before it starts", "end (%s) must be after start (%s).", sc.End.Format(time.RFC3339), sc.Start.Format(time.RFC3339))
 	}
 	if v, ok := f["overlap"]; ok && !l.template(v, "`schedule.overlap`") {
 		sc.Overlap, sc.OverlapRange = l.enum(v, "overlap policy", OverlapPolicies()), l.rng(v)
@@ -467,21 +460,21 @@ func (l *loader) schedule(n *yaml.Node) *Schedule {
 
 func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 	if n.Kind != yaml.SequenceNode {
-		l.errorf(l.rng(n), "Invalid steps", "`steps` is a list of steps, each a mapping with `id` and `kind`.")
+		l.errorAt(n, "Invalid steps", "`steps` is a list of steps, each a mapping with `id` and `kind`.")
 		return
 	}
 	if len(n.Content) == 0 {
-		l.errorf(l.rng(n), "No steps", "A pipeline needs at least one step.")
+		l.errorAt(n, "No steps", "A pipeline needs at least one step.")
 	}
 	seen := map[string]hcl.Range{}
-	for _, sn := range n.Content {
+	for i, sn := range n.Content {
 		f := l.mapping(sn, "step", map[string]bool{"id": true, "kind": true},
 			"id", "kind", "depends_on", "if", "with", "for_each", "max_parallel", "run_on",
 			"retry", "poll", "timeout", "on_failure")
 		if sn.Kind != yaml.MappingNode {
 			continue
 		}
-		s := &Step{Range: l.rng(sn)}
+		s := &Step{Range: l.rng(sn), Path: fmt.Sprintf("steps[%d]", i)}
 		if v, ok := f["id"]; ok && !l.template(v, "`id`") {
 			s.ID, s.Range = l.str(v), l.rng(v)
 			switch prev, dup := seen[s.ID]; {
@@ -510,7 +503,7 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 					case "yes", "no", "on", "off", "y", "n":
 						detail += " YAML 1.2 reads " + str + " as a string, not a bool: write true or false."
 					}
-					l.errorf(l.rng(v), "Invalid condition", "%s", detail)
+					l.errorAt(v, "Invalid condition", "%s", detail)
 				}
 			}
 		}
@@ -524,10 +517,10 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 			case []any:
 			case string:
 				if !strings.Contains(x, "${") {
-					l.errorf(l.rng(v), "Invalid for_each", "`for_each` is a list or a template giving one, such as \"${params.tables}\"; found %s.", kindName(v))
+					l.errorAt(v, "Invalid for_each", "`for_each` is a list or a template giving one, such as \"${params.tables}\"; found %s.", kindName(v))
 				}
 			default:
-				l.errorf(l.rng(v), "Invalid for_each", "`for_each` is a list or a template giving one; found %s.", kindName(v))
+				l.errorAt(v, "Invalid for_each", "`for_each` is a list or a template giving one; found %s.", kindName(v))
 			}
 		}
 		if v, ok := f["max_parallel"]; ok {
@@ -535,7 +528,7 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 				s.MaxParallel = l.int(v, 1)
 			}
 			if s.ForEach == nil {
-				l.errorf(l.rng(v), "max_parallel without for_each", "A step's max_parallel bounds its for_each items; this step has no for_each.")
+				l.errorAt(v, "max_parallel without for_each", "A step's max_parallel bounds its for_each items; this step has no for_each.")
 			}
 		}
 		if v, ok := f["run_on"]; ok && !l.template(v, "`run_on`") {
@@ -554,10 +547,10 @@ func (l *loader) stepOptions(o *StepOptions, f map[string]*yaml.Node) {
 			r.MaxAttempts = l.int(x, 1)
 		}
 		if x, ok := rf["initial_interval"]; ok && !l.template(x, "`retry.initial_interval`") {
-			r.InitialInterval = l.duration(x)
+			r.InitialInterval, r.InitialIntervalRange = l.duration(x), l.rng(x)
 		}
 		if x, ok := rf["max_interval"]; ok && !l.template(x, "`retry.max_interval`") {
-			r.MaxInterval = l.duration(x)
+			r.MaxInterval, r.MaxIntervalRange = l.duration(x), l.rng(x)
 		}
 		if x, ok := rf["backoff"]; ok && !l.template(x, "`retry.backoff`") {
 			r.Backoff = l.float(x, 1)
@@ -576,10 +569,10 @@ func (l *loader) stepOptions(o *StepOptions, f map[string]*yaml.Node) {
 		pf := l.mapping(v, "poll", nil, "interval", "max_interval")
 		p := &Poll{}
 		if x, ok := pf["interval"]; ok && !l.template(x, "`poll.interval`") {
-			p.Interval = l.duration(x)
+			p.Interval, p.IntervalRange = l.duration(x), l.rng(x)
 		}
 		if x, ok := pf["max_interval"]; ok && !l.template(x, "`poll.max_interval`") {
-			p.MaxInterval = l.duration(x)
+			p.MaxInterval, p.MaxIntervalRange = l.duration(x), l.rng(x)
 		}
 		o.Poll = p
 	}
@@ -602,14 +595,14 @@ func (l *loader) enum(n *yaml.Node, what string, values []string) string {
 	if sug := Suggest(s, values); sug != "" {
 		detail = fmt.Sprintf("%s is not a %s. Did you mean %q?", Excerpt(s), what, sug)
 	}
-	l.errorf(l.rng(n), "Invalid "+what, "%s", detail)
+	l.errorAt(n, "Invalid "+what, "%s", detail)
 	return ""
 }
 
 func (l *loader) bool(n *yaml.Node) bool {
 	var v bool
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&v) != nil {
-		l.errorf(l.rng(n), "Expected true or false", "Found %s.", kindName(n))
+		l.errorAt(n, "Expected true or false", "Found %s.", kindName(n))
 	}
 	return v
 }
@@ -618,7 +611,7 @@ func (l *loader) bool(n *yaml.Node) bool {
 func (l *loader) value(n *yaml.Node) *Value {
 	raw, err := l.plain(n)
 	if err != nil {
-		l.errorf(l.rng(n), "Invalid value", "%s", err)
+		l.errorAt(n, "Invalid value", "%s", err)
 	}
 	return &Value{Raw: raw, Node: n, Range: l.rng(n)}
 }
@@ -746,7 +739,7 @@ func (d *plainDecoder) decode(n *yaml.Node, open []*yaml.Node) (any, error) {
 func (l *loader) mapping(n *yaml.Node, what string, required map[string]bool, allowed ...string) map[string]*yaml.Node {
 	out := map[string]*yaml.Node{}
 	if n.Kind != yaml.MappingNode {
-		l.errorf(l.rng(n), fmt.Sprintf("Invalid %s", what), "Expected a mapping (key: value lines), found %s.", kindName(n))
+		l.errorAt(n, fmt.Sprintf("Invalid %s", what), "Expected a mapping (key: value lines), found %s.", kindName(n))
 		return out
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -756,11 +749,11 @@ func (l *loader) mapping(n *yaml.Node, what string, required map[string]bool, al
 			if s := suggest(k.Value, allowed, out); s != "" {
 				detail = fmt.Sprintf("%s is not a field of %s. Did you mean %q?", Excerpt(k.Value), what, s)
 			}
-			l.errorf(l.rng(k), "Unknown field", "%s", detail)
+			l.errorAt(k, "Unknown field", "%s", detail)
 			continue
 		}
 		if _, dup := out[k.Value]; dup {
-			l.errorf(l.rng(k), "Duplicate field", "%q is set twice in this %s.", k.Value, what)
+			l.errorAt(k, "Duplicate field", "%q is set twice in this %s.", k.Value, what)
 			continue
 		}
 		out[k.Value] = v
@@ -773,19 +766,18 @@ func (l *loader) mapping(n *yaml.Node, what string, required map[string]bool, al
 	}
 	sort.Strings(missing)
 	for _, k := range missing {
-		l.errorf(l.rng(n), "Missing field", "This %s has no %q; it is required.", what, k)
-		l.diags[len(l.diags)-1].Extra = OnMapping{}
+		l.errorAt(n, "Missing field", "This %s has no %q; it is required.", what, k)
 	}
 	return out
 }
 
 func (l *loader) str(n *yaml.Node) string {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		l.errorf(l.rng(n), "Expected a string", "Found %s.", kindName(n))
+		l.errorAt(n, "Expected a string", "Found %s.", kindName(n))
 		return ""
 	}
 	if n.Value == "" {
-		l.errorf(l.rng(n), "Empty value", "This value must not be empty.")
+		l.errorAt(n, "Empty value", "This value must not be empty.")
 	}
 	return n.Value
 }
@@ -793,11 +785,11 @@ func (l *loader) str(n *yaml.Node) string {
 func (l *loader) int(n *yaml.Node, min int) int {
 	var v int
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil {
-		l.errorf(l.rng(n), "Expected a whole number", "Found %s.", kindName(n))
+		l.errorAt(n, "Expected a whole number", "Found %s.", kindName(n))
 		return 0
 	}
 	if v < min {
-		l.errorf(l.rng(n), "Number too small", "%d is less than the minimum, %d.", v, min)
+		l.errorAt(n, "Number too small", "%d is less than the minimum, %d.", v, min)
 	}
 	return v
 }
@@ -806,23 +798,23 @@ func (l *loader) float(n *yaml.Node, min float64) float64 {
 	var v float64
 	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&v) != nil ||
 		math.IsInf(v, 0) || math.IsNaN(v) { // .inf and .nan cannot be written to the plan's JSON
-		l.errorf(l.rng(n), "Expected a number", "Found %s.", kindName(n))
+		l.errorAt(n, "Expected a number", "Found %s.", kindName(n))
 		return 0
 	}
 	if v < min {
-		l.errorf(l.rng(n), "Number too small", "%g is less than the minimum, %g.", v, min)
+		l.errorAt(n, "Number too small", "%g is less than the minimum, %g.", v, min)
 	}
 	return v
 }
 
 func (l *loader) duration(n *yaml.Node) Duration {
 	if n.Kind != yaml.ScalarNode {
-		l.errorf(l.rng(n), "Expected a duration", "Found %s; write a duration such as \"30s\", \"5m\" or \"1h30m\".", kindName(n))
+		l.errorAt(n, "Expected a duration", "Found %s; write a duration such as \"30s\", \"5m\" or \"1h30m\".", kindName(n))
 		return 0
 	}
 	d, err := time.ParseDuration(n.Value)
 	if err != nil || d <= 0 {
-		l.errorf(l.rng(n), "Invalid duration", "%s is not a positive duration; write one such as \"30s\", \"5m\" or \"1h30m\".", Excerpt(n.Value))
+		l.errorAt(n, "Invalid duration", "%s is not a positive duration; write one such as \"30s\", \"5m\" or \"1h30m\".", Excerpt(n.Value))
 		return 0
 	}
 	return Duration(d)
@@ -837,13 +829,13 @@ func (l *loader) refs(n *yaml.Node, field string) []Ref {
 		return []Ref{{Name: n.Value, Range: l.rng(n)}}
 	}
 	if n.Kind != yaml.SequenceNode {
-		l.errorf(l.rng(n), "Expected a list of names", "Found %s.", kindName(n))
+		l.errorAt(n, "Expected a list of names", "Found %s.", kindName(n))
 		return nil
 	}
 	out := make([]Ref, 0, len(n.Content))
 	for _, c := range n.Content {
 		if c.Kind != yaml.ScalarNode || c.Tag != "!!str" {
-			l.errorf(l.rng(c), "Expected a name", "Found %s.", kindName(c))
+			l.errorAt(c, "Expected a name", "Found %s.", kindName(c))
 			continue
 		}
 		if l.template(c, field) {
@@ -857,18 +849,18 @@ func (l *loader) refs(n *yaml.Node, field string) []Ref {
 func (l *loader) values(n *yaml.Node) map[string]Value {
 	out := map[string]Value{}
 	if n.Kind != yaml.MappingNode {
-		l.errorf(l.rng(n), "Invalid with", "`with` is a mapping of the step kind's inputs; found %s.", kindName(n))
+		l.errorAt(n, "Invalid with", "`with` is a mapping of the step kind's inputs; found %s.", kindName(n))
 		return out
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if _, dup := out[k.Value]; dup {
-			l.errorf(l.rng(k), "Duplicate field", "%q is set twice in this `with`.", k.Value)
+			l.errorAt(k, "Duplicate field", "%q is set twice in this `with`.", k.Value)
 			continue
 		}
 		raw, err := l.plain(v)
 		if err != nil {
-			l.errorf(l.rng(v), "Invalid value", "%s", err)
+			l.errorAt(v, "Invalid value", "%s", err)
 			continue
 		}
 		out[k.Value] = Value{Raw: raw, Node: v, Range: l.rng(v), KeyRange: l.rng(k)}
@@ -885,6 +877,16 @@ func (l *loader) errorf(r hcl.Range, summary, format string, args ...any) {
 	})
 }
 
+// errorAt reports a problem with node n. A block mapping starts where its
+// first key does, so a problem with the mapping as a whole is marked to
+// be shown with the mapping's path, not the key's.
+func (l *loader) errorAt(n *yaml.Node, summary, format string, args ...any) {
+	l.errorf(l.rng(n), summary, format, args...)
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		l.diags[len(l.diags)-1].Extra = OnMapping{}
+	}
+}
+
 // rng is rangeOf with byte offsets filled in, which the diagnostic
 // renderer needs to print the source line.
 func (l *loader) rng(n *yaml.Node) hcl.Range {
@@ -895,27 +897,8 @@ func (l *loader) rng(n *yaml.Node) hcl.Range {
 }
 
 func (l *loader) offset(p hcl.Pos) int {
-	if p.Line < 1 || p.Line > len(l.lineStarts) {
-		return 0
-	}
-	off := l.lineStarts[p.Line-1]
-	for col := 1; col < p.Column && off < len(l.src) && l.src[off] != '\n'; col++ {
-		_, size := utf8.DecodeRune(l.src[off:])
-		off += size
-	}
+	off, _ := l.lines.offset(p.Line, p.Column)
 	return off
-}
-
-func lineStarts(src []byte) []int {
-	starts := []int{0}
-	for i := 0; ; {
-		j := bytes.IndexByte(src[i:], '\n')
-		if j < 0 {
-			return starts
-		}
-		i += j + 1
-		starts = append(starts, i)
-	}
 }
 
 func kindName(n *yaml.Node) string {

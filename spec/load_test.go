@@ -101,11 +101,13 @@ func durPtr(s string) *Duration { d := dur(s); return &d }
 func withoutRanges(p *Pipeline) *Pipeline {
 	q := *p
 	q.NameRange = hcl.Range{}
-	q.paths, q.lineStarts = nil, nil
+	q.paths, q.lines = nil, nil
+	q.Defaults = optionsWithoutRanges(p.Defaults)
 	q.Steps = nil
 	for _, s := range p.Steps {
 		c := *s
-		c.Range, c.KindRange, c.WithRange = hcl.Range{}, hcl.Range{}, hcl.Range{}
+		c.Range, c.KindRange, c.WithRange, c.Path = hcl.Range{}, hcl.Range{}, hcl.Range{}, ""
+		c.StepOptions = optionsWithoutRanges(s.StepOptions)
 		c.DependsOn = nil
 		for _, d := range s.DependsOn {
 			c.DependsOn = append(c.DependsOn, Ref{Name: d.Name})
@@ -119,6 +121,21 @@ func withoutRanges(p *Pipeline) *Pipeline {
 		q.Steps = append(q.Steps, &c)
 	}
 	return &q
+}
+
+// optionsWithoutRanges is o without the ranges of its intervals.
+func optionsWithoutRanges(o StepOptions) StepOptions {
+	if o.Retry != nil {
+		r := *o.Retry
+		r.InitialIntervalRange, r.MaxIntervalRange = hcl.Range{}, hcl.Range{}
+		o.Retry = &r
+	}
+	if o.Poll != nil {
+		p := *o.Poll
+		p.IntervalRange, p.MaxIntervalRange = hcl.Range{}, hcl.Range{}
+		o.Poll = &p
+	}
+	return o
 }
 
 func TestLoadValid(t *testing.T) {
@@ -210,6 +227,15 @@ func TestLoadValid(t *testing.T) {
 		{"steps[2].depends_on[0]", p.Steps[2].DependsOn[0].Range, "40:18-40:25", "extract"},
 		{"steps[2].depends_on[1]", p.Steps[2].DependsOn[1].Range, "40:27-40:38", `"aggregate"`},
 		{"steps[2].with.sql", p.Steps[2].With["sql"].Range, "42:12-42:22", "'SELECT 1'"},
+		{"defaults.retry.initial_interval", p.Defaults.Retry.InitialIntervalRange, "10:23-10:26", "10s"},
+		{"defaults.retry.max_interval", p.Defaults.Retry.MaxIntervalRange, "11:19-11:21", "2m"},
+		{"defaults.poll.interval", p.Defaults.Poll.IntervalRange, "15:15-15:17", "5s"},
+		{"steps[2].poll.max_interval", p.Steps[2].Poll.MaxIntervalRange, "45:21-45:24", "10s"},
+	}
+	for i, s := range p.Steps {
+		if want := fmt.Sprintf("steps[%d]", i); s.Path != want {
+			t.Errorf("step %s: path %q, want %q", s.ID, s.Path, want)
+		}
 	}
 	for _, r := range ranges {
 		if got := rangeString(r.got); got != r.want {
@@ -283,7 +309,7 @@ func TestLoadOptions(t *testing.T) {
 			if len(p.Steps) != 1 {
 				t.Fatalf("%d steps, want 1", len(p.Steps))
 			}
-			if got := p.Steps[0].StepOptions; !reflect.DeepEqual(got, tt.want) {
+			if got := optionsWithoutRanges(p.Steps[0].StepOptions); !reflect.DeepEqual(got, tt.want) {
 				g, _ := json.Marshal(got)
 				w, _ := json.Marshal(tt.want)
 				t.Errorf("options %s (retry %#v), want %s (retry %#v)", g, got.Retry, w, tt.want.Retry)

@@ -86,6 +86,27 @@ func (p *Pipeline) MappingPathAt(pos hcl.Pos) string {
 // whole mapping, so that its path is the mapping's (MappingPathAt).
 type OnMapping struct{}
 
+// AtPath gives a diagnostic (hcl.Diagnostic.Extra) its YAML path, for one
+// about something missing from a mapping the spec may not have at all:
+// a step without `with` lacks an input at steps[N].with, and the problem
+// is shown at the step.
+type AtPath struct{ Path string }
+
+// DiagPath returns the YAML path of what d, a diagnostic about p, is
+// about, or "".
+func (p *Pipeline) DiagPath(d *hcl.Diagnostic) string {
+	if d.Subject == nil {
+		return ""
+	}
+	switch x := d.Extra.(type) {
+	case AtPath:
+		return x.Path
+	case OnMapping:
+		return p.MappingPathAt(d.Subject.Start)
+	}
+	return p.PathAt(d.Subject.Start)
+}
+
 func sortPaths(paths []pathAt) {
 	// Stable: at equal positions the later (deeper) entry wins, because
 	// PathAt takes the last entry not after pos.

@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -43,5 +45,81 @@ func TestPathAt(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d missing-field diagnostics, want 2 (name, id): %v", n, diags)
+	}
+}
+
+func TestDiagPath(t *testing.T) {
+	src := "name: p\nsteps:\n  - id:\n      a: 1\n    kind: wait\n    depends_on:\n      - x\n    with:\n      duration: 1m\n"
+	p, diags := Load("p.yaml", []byte(src))
+	var got []string
+	for _, d := range diags {
+		got = append(got, fmt.Sprintf("%d:%d %s: %s", d.Subject.Start.Line, d.Subject.Start.Column, p.DiagPath(d), d.Summary))
+	}
+	// The id is a block mapping, which starts where its first key does.
+	want := []string{"4:7 steps[0].id: Expected a string"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("diagnostics %q, want %q", got, want)
+	}
+	at := func(line, col int, extra any) *hcl.Diagnostic {
+		return &hcl.Diagnostic{Subject: &hcl.Range{Start: hcl.Pos{Line: line, Column: col}}, Extra: extra}
+	}
+	for _, tc := range []struct {
+		d    *hcl.Diagnostic
+		want string
+	}{
+		{at(9, 7, nil), "steps[0].with.duration"},
+		{at(9, 7, OnMapping{}), "steps[0].with"},
+		{at(3, 9, AtPath{Path: "steps[0].retry"}), "steps[0].retry"},
+		{at(7, 7, OnMapping{}), "steps[0].depends_on"}, // a block list starts at its first "-"
+		{at(7, 9, nil), "steps[0].depends_on[0]"},
+		{&hcl.Diagnostic{Extra: AtPath{Path: "x"}}, ""},
+	} {
+		if got := p.DiagPath(tc.d); got != tc.want {
+			t.Errorf("DiagPath(%v, %#v) = %q, want %q", tc.d.Subject, tc.d.Extra, got, tc.want)
+		}
+	}
+}
+
+func TestLines(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want []string
+	}{
+		{"", []string{""}},
+		{"a\nb\n", []string{"a", "b", ""}},
+		{"\ufeffa\r\nb", []string{"a", "b"}},
+		{"a\rb\u0085c\u2028d\u2029e\r\r\n", []string{"a", "b", "c", "d", "e", "", ""}},
+	} {
+		var got []string
+		for _, l := range Lines([]byte(tc.src)) {
+			got = append(got, string(l))
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Lines(%q) = %q, want %q", tc.src, got, tc.want)
+		}
+		x := newLineIndex([]byte(tc.src))
+		if x.lines() != len(tc.want) {
+			t.Errorf("%q: %d lines, want %d", tc.src, x.lines(), len(tc.want))
+		}
+	}
+	// Offsets and positions agree, a BOM and multi-byte characters
+	// included.
+	src := []byte("\ufeffé: 😀x\r\n\tb\u2028c")
+	x := newLineIndex(src)
+	for _, tc := range []struct {
+		line, col, off int
+	}{
+		{1, 1, 3}, {1, 2, 5}, {1, 4, 7}, {1, 5, 11}, {1, 6, 12}, {2, 1, 14}, {2, 2, 15}, {3, 1, 19},
+	} {
+		off, ok := x.offset(tc.line, tc.col)
+		if !ok || off != tc.off {
+			t.Errorf("offset(%d, %d) = %d, %v; want %d", tc.line, tc.col, off, ok, tc.off)
+		}
+		if pos := x.pos(tc.off); pos.Line != tc.line || pos.Column != tc.col || pos.Byte != tc.off {
+			t.Errorf("pos(%d) = %d:%d@%d, want %d:%d", tc.off, pos.Line, pos.Column, pos.Byte, tc.line, tc.col)
+		}
+	}
+	if _, ok := x.offset(4, 1); ok {
+		t.Error("offset of line 4 of 3")
 	}
 }

@@ -35,8 +35,8 @@ type Pipeline struct {
 	Filename string
 	// paths maps source positions to YAML paths, for messages.
 	paths []pathAt
-	// lineStarts are the offsets in Source where its lines start.
-	lineStarts []int
+	// lines finds lines and columns in Source.
+	lines *lineIndex
 }
 
 // Cloud says where the pipeline's services live. It never holds credentials:
@@ -175,6 +175,9 @@ type Step struct {
 	StepOptions
 	// Range covers the step's id, for messages about the step as a whole.
 	Range hcl.Range
+	// Path is the step's YAML path, such as steps[2], for messages about
+	// something the step lacks, which has no position of its own.
+	Path string
 }
 
 // Ref names another step, with where the name was written.
@@ -204,6 +207,9 @@ type Retry struct {
 	// NonRetryable lists service error codes (e.g. DLI.0001) that fail
 	// the step at once.
 	NonRetryable []string
+	// Where the intervals are written, for messages about how they
+	// relate.
+	InitialIntervalRange, MaxIntervalRange hcl.Range
 }
 
 // Poll controls how often a running job's status is checked: Interval
@@ -211,6 +217,9 @@ type Retry struct {
 type Poll struct {
 	Interval    Duration
 	MaxInterval Duration
+	// Where the intervals are written, for messages about how they
+	// relate.
+	IntervalRange, MaxIntervalRange hcl.Range
 }
 
 // Duration is a time.Duration written and stored as a Go duration string

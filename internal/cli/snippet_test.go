@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/pipectl/pipectl/spec"
 )
 
 func TestWriteSnippet(t *testing.T) {
@@ -43,6 +45,18 @@ func TestWriteSnippet(t *testing.T) {
 			want: "  1 | a: \"\uFFFD\uFFFD[2J\"\n    |     ^\n",
 		},
 		{
+			name: "a byte order mark is not a column",
+			src:  "\ufeffname: Bad\n",
+			line: 1, from: 7, to: 10,
+			want: "  1 | name: Bad\n    |       ^^^\n",
+		},
+		{
+			name: "lines end where YAML ends them",
+			src:  "a: 1\rb: 2\u2028c: x\r\n",
+			line: 3, from: 4, to: 5,
+			want: "  3 | c: x\n    |    ^\n",
+		},
+		{
 			name: "tabs keep the underline aligned",
 			src:  "- {id: a,\tkind: x}",
 			line: 1, from: 11, to: 15,
@@ -52,7 +66,7 @@ func TestWriteSnippet(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			writeSnippet(&b, bytes.Split([]byte(tt.src), []byte("\n")), &hcl.Range{
+			writeSnippet(&b, spec.Lines([]byte(tt.src)), &hcl.Range{
 				Start: hcl.Pos{Line: tt.line, Column: tt.from},
 				End:   hcl.Pos{Line: tt.line, Column: tt.to},
 			})

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -517,16 +516,12 @@ func writeDiagnostics(w io.Writer, first string, specs map[string]*spec.Pipeline
 			if !ok && p != nil {
 				// Split once per file: a spec may have thousands of
 				// problems.
-				src = bytes.Split(p.Source, []byte("\n"))
+				src = spec.Lines(p.Source)
 				lines[d.Subject.Filename] = src
 			}
 			path := ""
 			if p != nil {
-				yp := p.PathAt(d.Subject.Start)
-				if _, ok := d.Extra.(spec.OnMapping); ok {
-					yp = p.MappingPathAt(d.Subject.Start)
-				}
-				if yp != "" {
+				if yp := p.DiagPath(d); yp != "" {
 					path = yp + ": "
 				}
 			}

@@ -58,8 +58,12 @@ func HasTemplate(s string) bool {
 	return false
 }
 
-// Parse parses s as a template. start is where s begins in its file, so
-// diagnostics point into the spec rather than at "line 1" of the string.
+// Parse parses s as a template. start is where s begins: the positions
+// of diagnostics and expressions count from it. A template written in a
+// YAML string is not its source text (quotes, escapes and folded lines
+// come between), so the planner parses from hcl.InitialPos, which makes
+// each position's Byte an offset into s, and maps those offsets into the
+// spec (spec.ValueMap).
 func Parse(s, filename string, start hcl.Pos) (hclsyntax.Expression, hcl.Diagnostics) {
 	return hclsyntax.ParseTemplate([]byte(s), filename, start)
 }
