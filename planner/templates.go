@@ -397,41 +397,6 @@ func objectOrEmpty(m map[string]cty.Value) cty.Value {
 	return cty.ObjectVal(m)
 }
 
-// templateStart is where a scalar's text begins: after the opening quote
-// of a quoted scalar, on the next line of a block scalar.
-func templateStart(n *yaml.Node, r hcl.Range) hcl.Pos {
-	pos := r.Start
-	switch {
-	case n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
-		pos.Column++
-		pos.Byte++
-	case n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
-		// Block text starts on the next line; its indentation is not
-		// known here, so columns inside it are approximate.
-		pos = hcl.Pos{Line: pos.Line + 1, Column: 1, Byte: pos.Byte}
-	}
-	return pos
-}
-
-// walkStrings calls f for every string scalar under n.
-func walkStrings(n *yaml.Node, f func(*yaml.Node)) {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if n.Tag == "!!str" {
-			f(n)
-		}
-	case yaml.SequenceNode, yaml.MappingNode, yaml.DocumentNode:
-		for i, c := range n.Content {
-			if n.Kind == yaml.MappingNode && i%2 == 0 {
-				continue // keys are names, not templates
-			}
-			walkStrings(c, f)
-		}
-	case yaml.AliasNode:
-		walkStrings(n.Alias, f)
-	}
-}
-
 func rangeOfNode(p *spec.Pipeline, n *yaml.Node) hcl.Range {
 	start := hcl.Pos{Line: n.Line, Column: n.Column}
 	return hcl.Range{Filename: p.Filename, Start: start, End: start}
