@@ -307,12 +307,24 @@ func (r *run) resume(c *Continuation) error {
 // refuses a workflow input over its payload limit (2 MB by default) with
 // a bare gRPC error, and a plan near it leaves no room to continue as new.
 func CheckPlanSize(plan *planner.Plan) error {
-	b, err := json.Marshal(plan)
+	size, err := PlanSize(plan)
 	if err != nil {
-		return fmt.Errorf("encode plan: %w", err)
+		return err
 	}
-	if len(b) > maxPayloadBytes {
-		return fmt.Errorf("the compiled plan of pipeline %s is %d KiB, over the %d KiB a run's input may hold (Temporal's payload limit): split the pipeline into sub-pipelines (kind: pipeline), or move long lists into for_each over a parameter", plan.Pipeline, len(b)>>10, maxPayloadBytes>>10)
+	if size > maxPayloadBytes {
+		return fmt.Errorf("the compiled plan of pipeline %s is %d KiB, over the %d KiB a run's input may hold (Temporal's payload limit): split the pipeline into sub-pipelines (kind: pipeline), or move long lists into for_each over a parameter", plan.Pipeline, size>>10, maxPayloadBytes>>10)
 	}
 	return nil
+}
+
+// MaxPlanBytes is the largest plan CheckPlanSize lets a run start with.
+const MaxPlanBytes = maxPayloadBytes
+
+// PlanSize is how many bytes plan takes in a run's input.
+func PlanSize(plan *planner.Plan) (int, error) {
+	b, err := json.Marshal(plan)
+	if err != nil {
+		return 0, fmt.Errorf("encode plan: %w", err)
+	}
+	return len(b), nil
 }

@@ -112,6 +112,33 @@ steps:
 	}
 }
 
+// A plan near or over the payload limit of a run's input is warned
+// about: apply refuses one over it, and one near it cannot continue as new.
+func TestPlanSizeWarning(t *testing.T) {
+	for _, tc := range []struct {
+		steps   int
+		verdict string // "" for no warning
+	}{
+		{100, ""},
+		{7000, "near"},
+		{9000, "over; apply will refuse it"},
+	} {
+		var b strings.Builder
+		b.WriteString("name: p\nsteps:\n")
+		for i := range tc.steps {
+			fmt.Fprintf(&b, "  - {id: s%d, kind: dli.sql, with: {sql: x}}\n", i)
+		}
+		out, errOut := planOutput(t, b.String(), nil, time.Now())
+		if !strings.Contains(out, "\n  plan  ") {
+			t.Errorf("%d steps: no plan size line in\n%s", tc.steps, out[max(0, len(out)-400):])
+		}
+		warned := strings.Contains(errOut, "warning: the plan of p is ")
+		if warned != (tc.verdict != "") || tc.verdict != "" && !strings.Contains(errOut, tc.verdict+" the 1900 KiB a run's input may hold") {
+			t.Errorf("%d steps: stderr %q, want a warning %q", tc.steps, errOut, tc.verdict)
+		}
+	}
+}
+
 func TestPlanSchedule(t *testing.T) {
 	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday, 08:00 in Shanghai
 	for _, tc := range []struct {

@@ -153,7 +153,8 @@ error, so scripts can tell them apart. Secrets are never shown.`,
 				}
 				c, err := connect()
 				if err != nil {
-					return err
+					// The plan above stands; only the comparison needs Temporal.
+					return fmt.Errorf("%w\n(the plan above is complete; to skip comparing it with what is deployed, use plan --offline)", err)
 				}
 				changes, err := planChanges(cmd.Context(), c, plan)
 				if err != nil {
@@ -381,6 +382,19 @@ func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
 	}
 	for _, id := range h.unsized {
 		fmt.Fprintf(w, "  %s: for_each size known only at run time (it reads step outputs or the run): counted as 1 element\n", id)
+	}
+	// The plan is every run's input: past Temporal's payload limit no run
+	// can start, and near it a run cannot continue as new.
+	if size, err := workflows.PlanSize(plan); err == nil {
+		fmt.Fprintf(w, "  plan  %d KiB, the input of every run (at most %d KiB)\n", size>>10, workflows.MaxPlanBytes>>10)
+		if size > workflows.MaxPlanBytes*3/4 {
+			verdict := "near"
+			if size > workflows.MaxPlanBytes {
+				verdict = "over; apply will refuse it"
+			}
+			fmt.Fprintf(stdio.ErrOut, "warning: the plan of %s is %d KiB, %s the %d KiB a run's input may hold: split it into sub-pipelines (kind: pipeline), or move long lists into for_each over a parameter\n",
+				plan.Pipeline, size>>10, verdict, workflows.MaxPlanBytes>>10)
+		}
 	}
 	if h.peak > historyEventLimit/2 && h.peakStep != "" {
 		fmt.Fprintf(stdio.ErrOut, "warning: step %s of %s may need %d history events in one workflow, near Temporal's limit of %d: lower its retry.max_attempts or give it fewer for_each elements\n",
