@@ -181,6 +181,33 @@ func TestCredentialValues(t *testing.T) {
 	}
 }
 
+// A parameter named like a credential may not be given one: its value
+// is stored in the plan.
+func TestCredentialParams(t *testing.T) {
+	const detail = "Parameter %q is named like a credential, and %s stored in the plan and in workflow history in clear text. Give the credential to the worker and write ${secret.NAME} where it is used, in a step's with."
+	step := "steps:\n  - {id: a, kind: dli.sql, with: {sql: select 1}}\n"
+	for _, tt := range []struct {
+		name, params string
+		overrides    map[string]string
+		want         []wantDiag
+	}{
+		{"short form", "params:\n  db_password: hunter2\n", nil,
+			[]wantDiag{{"3:16-3:23", "Literal credential", fmt.Sprintf(detail, "db_password", "its default is")}}},
+		{"long form", "params:\n  token: {type: string, default: abc}\n", nil,
+			[]wantDiag{{"3:34-3:37", "Literal credential", fmt.Sprintf(detail, "token", "its default is")}}},
+		{"--param", "params:\n  token: {type: string}\n", map[string]string{"token": "zzz"},
+			[]wantDiag{{"3:3-3:8", "Literal credential", fmt.Sprintf(detail, "token", "a --param value is")}}},
+		{"not credentials", "params:\n  use_token: true\n  token_count: 3\n  secret_name: db\n  password_policy: strict\n  token: {type: string, default: \"\"}\n", nil, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := CompileWith(load(t, "name: p\n"+tt.params+step), Options{Params: tt.overrides})
+			if got := diagList(diags); len(got) != len(tt.want) || len(got) > 0 && !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("diagnostics:\n%s\nwant:\n%s", formatDiags(got), formatDiags(tt.want))
+			}
+		})
+	}
+}
+
 func TestMaskTemplates(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain":                           "plain",

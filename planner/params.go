@@ -22,6 +22,7 @@ func (c *compiler) params(p *spec.Pipeline, overrides map[string]string) map[str
 	names := make([]string, 0, len(p.Params))
 	for _, prm := range p.Params {
 		names = append(names, prm.Name)
+		c.credentialParam(prm, overrides)
 		if c.givenParam(p, prm, out) {
 			continue
 		}
@@ -136,4 +137,24 @@ func (c *compiler) env(p *spec.Pipeline, lookup func(string) (string, bool)) map
 		out[ref.Name] = v
 	}
 	return out
+}
+
+// credentialParam refuses a credential given as a parameter's value: a
+// parameter named like one (db_password, api_token) with a string default
+// or --param value. Parameters are stored in the plan, and so in workflow
+// history, in clear text; a credential belongs to the worker, as a secret.
+func (c *compiler) credentialParam(prm *spec.Param, overrides map[string]string) {
+	if !credentialKey(prm.Name) {
+		return
+	}
+	const detail = "Parameter %q is named like a credential, and %s stored in the plan and in workflow history in clear text. Give the credential to the worker and write ${secret.NAME} where it is used, in a step's with."
+	if raw, ok := overrides[prm.Name]; ok && raw != "" {
+		c.errorf(prm.Range, "Literal credential", detail, prm.Name, "a --param value is")
+		return
+	}
+	if prm.Default != nil {
+		if v, ok := prm.Default.Raw.(string); ok && v != "" {
+			c.errorf(prm.Default.Range, "Literal credential", detail, prm.Name, "its default is")
+		}
+	}
 }
