@@ -515,3 +515,53 @@ func dedupDiagnostics(d hcl.Diagnostics) hcl.Diagnostics {
 	}
 	return out
 }
+
+// givenNodes maps the values of a pipeline step's with.params (input k,
+// written at n) to the parameter names they give.
+func (c *compiler) givenNodes(st *Step, k string, n *yaml.Node) map[*yaml.Node]string {
+	if st.Pipeline == nil || k != "params" {
+		return nil
+	}
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	out := map[*yaml.Node]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out[n.Content[i+1]] = n.Content[i].Value
+	}
+	return out
+}
+
+// givenType checks what a template of with.params gives against the type
+// the sub-pipeline declares for the parameter, as far as planning knows
+// it; the run converts the value with ConvertParam, which reads a string
+// as any type, so only a string is taken everywhere.
+func (c *compiler) givenType(st *Step, name string, v cty.Value, n *yaml.Node) {
+	t, ok := st.Pipeline.ParamTypes[name]
+	if !ok || v.Type() == cty.DynamicPseudoType {
+		return
+	}
+	var want shape
+	switch t {
+	case spec.ParamString:
+		want = shapeText
+	case spec.ParamNumber:
+		want = shapeNumber
+	case spec.ParamBool:
+		want = shapeBool
+	case spec.ParamList:
+		want = shapeList
+	case spec.ParamMap:
+		want = shapeMap
+	default:
+		return
+	}
+	if v.Type() == cty.String || fits(v, want) {
+		return
+	}
+	c.errorf(c.rng(n), fmt.Sprintf("Invalid value for parameter %q", name),
+		"Sub-pipeline %s declares %q a %s; this template gives %s.", st.Pipeline.Plan.Pipeline, name, t, valueName(v))
+}

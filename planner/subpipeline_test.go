@@ -292,6 +292,27 @@ func TestSubPipelineParamsAreChecked(t *testing.T) {
 	wantSubDiags(t, ok)
 }
 
+// A template in with.params is checked against the type the sub-pipeline
+// declares, as far as planning knows what it gives; a string goes
+// anywhere, as the run reads it as the parameter's type.
+func TestSubPipelineParamTemplatesAreTyped(t *testing.T) {
+	child := "name: child\nparams:\n  tables: {type: list}\n  day: {type: string}\n  n: {type: number}\n  full: {type: bool}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: \"${params.day}\"}}\n"
+	got := subDiags(t, map[string]string{
+		"parent.yaml": pipelineStep(`{spec: child.yaml, params: {tables: "${true}", day: "${[1]}", n: "${{a = 1}}", full: "${1 + 1}"}}`),
+		"child.yaml":  child,
+	})
+	wantSubDiags(t, got,
+		`parent.yaml:5:47: Invalid value for parameter "tables" | Sub-pipeline child declares "tables" a list; this template gives a bool.`,
+		`parent.yaml:5:63: Invalid value for parameter "day" | Sub-pipeline child declares "day" a string; this template gives a list.`,
+		`parent.yaml:5:76: Invalid value for parameter "n" | Sub-pipeline child declares "n" a number; this template gives a mapping.`,
+		`parent.yaml:5:96: Invalid value for parameter "full" | Sub-pipeline child declares "full" a bool; this template gives a number.`)
+	ok := subDiags(t, map[string]string{
+		"parent.yaml": pipelineStep(`{spec: child.yaml, params: {tables: "${[1, 2]}", day: "d-${true}", n: "${length([1])}", full: "${upper(\"true\")}"}}`),
+		"child.yaml":  child,
+	})
+	wantSubDiags(t, ok)
+}
+
 func TestSubPipelineOutputsAreChecked(t *testing.T) {
 	child := "name: child\nsteps:\n  - {id: load, kind: dli.sql, with: {sql: x}}\n"
 	got := subDiags(t, map[string]string{

@@ -49,9 +49,14 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 		if in, ok := kind.input(k); ok && !(kind.Name == "pipeline" && k == "params") {
 			want = inputShape(in)
 		}
+		given := c.givenNodes(st, k, v.Node)
 		walkTemplates(v.Node, want, within{}, func(n *yaml.Node, want shape, at within) {
 			found = true
 			val, ok := c.template(s, st, plan, n, inWith)
+			if name, isGiven := given[n]; ok && isGiven {
+				c.givenType(st, name, val, n)
+				return
+			}
 			if !ok || fits(val, want) {
 				return
 			}
