@@ -7,7 +7,7 @@ COMMIT   := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff -
 VERSION  := $(shell git describe --tags --always 2>/dev/null)
 LDFLAGS  := -X github.com/pipectl/pipectl/internal/cli.buildCommit=$(COMMIT) -X github.com/pipectl/pipectl/internal/cli.buildVersion=$(VERSION)
 PKGS     := ./...
-# Extra flags for `pipectl dev` in `make demo`, e.g. DEMO_FLAGS="--port 0 --ui-port -1"
+# Extra flags for `pipectl dev` in `make demo`, e.g. DEMO_FLAGS="--port 0 --ui-port 0"
 DEMO_FLAGS ?=
 
 .PHONY: all build demo dev test bench histories lint fmt clean

@@ -25,6 +25,7 @@ type devOptions struct {
 	IP           string
 	Port         int
 	UIPort       int
+	NoUI         bool
 	EmulatorPort int
 	DBFile       string
 	LogLevel     string
@@ -55,7 +56,8 @@ the exit status is the run's.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.IP, "ip", "127.0.0.1", "address every server listens on")
 	f.IntVar(&opts.Port, "port", 7233, "Temporal frontend (gRPC) port (0: any free port)")
-	f.IntVar(&opts.UIPort, "ui-port", 8233, "Temporal Web UI port (0: no UI, -1: any free port)")
+	f.IntVar(&opts.UIPort, "ui-port", 8233, "Temporal Web UI port (0: any free port)")
+	f.BoolVar(&opts.NoUI, "no-ui", false, "do not serve the Temporal Web UI")
 	f.IntVar(&opts.EmulatorPort, "emulator-port", 8300, "first of the emulator's ports, one per service: iam, cdm, dis, dli, lakeformation, dlf (0: any free ports)")
 	f.StringVar(&opts.DBFile, "db-file", "", "keep Temporal's state in this SQLite file so it survives a restart")
 	f.StringVar(&opts.LogLevel, "log-level", "warn", "log level: debug, info, warn or error")
@@ -84,10 +86,18 @@ func runDev(ctx context.Context, stdio IO, opts *devOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(stdio.ErrOut, &slog.HandlerOptions{Level: level}))
+	// 0 picks a free port, as for the other servers; the stack's 0 is no UI.
+	uiPort := opts.UIPort
+	switch {
+	case opts.NoUI:
+		uiPort = 0
+	case uiPort <= 0:
+		uiPort = -1
+	}
 	st, err := testenv.Start(ctx, testenv.StackOptions{
 		IP:             opts.IP,
 		FrontendPort:   opts.Port,
-		UIPort:         opts.UIPort,
+		UIPort:         uiPort,
 		EmulatorPort:   opts.EmulatorPort,
 		DBFile:         opts.DBFile,
 		JobDuration:    opts.JobDuration,
