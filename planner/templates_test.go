@@ -200,6 +200,7 @@ func TestTemplateTypesAccepted(t *testing.T) {
 		"{id: c, kind: dli.sql, with: {sql: '${join(\",\", steps.each.outputs.job_id)}'}}",
 		"{id: c, kind: dli.sql, with: {sql: '${length(steps.each.outputs.job_id)}'}}",
 		"{id: c, kind: dli.sql, with: {sql: '${steps.each.outputs.job_id[0]}'}}",
+		"{id: c, kind: dli.sql, with: {sql: 'select ${length(params.m)}, ${length(params.l)}, ${length(params.s)}'}}",
 		"{id: c, kind: dli.sql, with: {sql: x, conf: '${params.m}'}}",
 		"{id: c, kind: dli.sql, with: {sql: x, conf: {a: '${params.n}', b: '${steps.a.outputs.job_id}'}}}",
 		"{id: c, kind: dli.spark, with: {file: f, queue: q, args: '${params.l}', jars: '${steps.each.outputs.job_id}'}}",

@@ -130,7 +130,7 @@ func Functions() map[string]function.Function {
 		"jsondecode":    stdlib.JSONDecodeFunc,
 		"jsonencode":    stdlib.JSONEncodeFunc,
 		"keys":          stdlib.KeysFunc,
-		"length":        stdlib.LengthFunc,
+		"length":        lengthFunc,
 		"log":           stdlib.LogFunc,
 		"lookup":        stdlib.LookupFunc,
 		"lower":         stdlib.LowerFunc,
