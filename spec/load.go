@@ -897,6 +897,10 @@ func (l *loader) str(n *yaml.Node) string {
 func (l *loader) int(n *yaml.Node, min int) int {
 	var v int
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil {
+		if outOfRange(n, math.MaxInt) {
+			l.errorAt(n, "Expected a whole number", "%s is not a whole number in range: it must be from %d to %d.", n.Value, min, math.MaxInt)
+			return 0
+		}
 		l.errorAt(n, "Expected a whole number", "Found %s.", kindName(n))
 		return 0
 	}
@@ -910,6 +914,10 @@ func (l *loader) float(n *yaml.Node, min float64) float64 {
 	var v float64
 	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&v) != nil ||
 		math.IsInf(v, 0) || math.IsNaN(v) { // .inf and .nan cannot be written to the plan's JSON
+		if outOfRange(n, math.MaxFloat64) {
+			l.errorAt(n, "Expected a number", "%s is not a number in range: it must be at most %g.", n.Value, math.MaxFloat64)
+			return 0
+		}
 		l.errorAt(n, "Expected a number", "Found %s.", kindName(n))
 		return 0
 	}
@@ -925,11 +933,33 @@ func (l *loader) duration(n *yaml.Node) Duration {
 		return 0
 	}
 	d, err := time.ParseDuration(n.Value)
+	if err != nil && durationRE.MatchString(n.Value) {
+		l.errorAt(n, "Invalid duration", "%s is too long: a duration is at most %s (about 292 years).", Excerpt(n.Value), time.Duration(math.MaxInt64).Truncate(time.Second))
+		return 0
+	}
 	if err != nil || d <= 0 {
 		l.errorAt(n, "Invalid duration", "%s is not a positive duration; write one such as \"30s\", \"5m\" or \"1h30m\".", Excerpt(n.Value))
 		return 0
 	}
 	return Duration(d)
+}
+
+// durationRE matches what time.ParseDuration reads, with no sign: what it
+// still refuses is too long for a time.Duration.
+var durationRE = regexp.MustCompile(`^(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$`)
+
+// numberRE matches a decimal number as YAML writes one.
+var numberRE = regexp.MustCompile(`^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$`)
+
+// outOfRange reports whether scalar n is a number, written in decimal,
+// whose size is over limit: YAML reads 1e400 as a string and a whole
+// number past int64 as a float, which would be reported as such.
+func outOfRange(n *yaml.Node, limit float64) bool {
+	if n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 || !numberRE.MatchString(n.Value) {
+		return false
+	}
+	f, err := strconv.ParseFloat(n.Value, 64)
+	return err != nil || math.Abs(f) > limit
 }
 
 // refs reads a string or a list of strings, the names field holds.

@@ -370,6 +370,16 @@ func TestLoadErrors(t *testing.T) {
 		file string
 		want []wantDiag
 	}{
+		{
+			name: "numbers out of range and durations too long",
+			src:  "name: p\nmax_parallel: 1e400\nsteps:\n  - id: a\n    kind: wait\n    timeout: 9999999h\n    retry: {backoff: 1e400, max_attempts: 99999999999999999999}\n",
+			want: []wantDiag{
+				{"2:15-2:20", "Expected a whole number", "1e400 is not a whole number in range: it must be from 1 to 9223372036854775807."},
+				{"7:43-7:63", "Expected a whole number", "99999999999999999999 is not a whole number in range: it must be from 1 to 9223372036854775807."},
+				{"7:22-7:27", "Expected a number", "1e400 is not a number in range: it must be at most 1.7976931348623157e+308."},
+				{"6:14-6:22", "Invalid duration", `"9999999h" is too long: a duration is at most 2562047h47m16s (about 292 years).`},
+			},
+		},
 		// Aliases are read as what their anchor holds, and a problem
 		// with it is reported once, where the anchor's content is.
 		{
