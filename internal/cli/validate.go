@@ -485,7 +485,7 @@ func stepSummary(s planner.Step, ordinary []string) string {
 // 3 times, 5s apart ×2 up to 1m0s, not on DLI.0005".
 func retrySummary(r planner.Retry) string {
 	s := fmt.Sprintf("runs up to %d times, %s apart", r.MaxAttempts, r.InitialInterval)
-	if r.Backoff != 1 {
+	if r.Backoff != 1 && r.MaxInterval > r.InitialInterval {
 		s += fmt.Sprintf(" ×%s up to %s", strconv.FormatFloat(r.Backoff, 'g', -1, 64), r.MaxInterval)
 	}
 	if len(r.NonRetryable) > 0 {
