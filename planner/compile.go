@@ -52,7 +52,9 @@ type Options struct {
 	// AllowUnsetParams lets a parameter with neither a default nor a
 	// value in Params go without one: when planning, its value is unknown
 	// (of its declared type, so the templates reading it are still
-	// checked), and the plan lists it in Unset. For commands that check
+	// checked), and the plan lists it in Unset. So too an environment
+	// variable listed under `env` that is not set: an unknown string,
+	// listed in UnsetEnv. For commands that check
 	// or show a spec, such as a sub-pipeline's on its own; a plan with
 	// unset parameters must not be run.
 	AllowUnsetParams bool
@@ -83,6 +85,7 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 	plan.Params = c.params(p, opts.Params)
 	plan.Unset = c.unset
 	plan.Env = c.env(p, opts.LookupEnv)
+	plan.UnsetEnv = c.unsetEnv
 	plan.Description, plan.Cloud = c.planTemplates(plan)
 	plan.Schedule = c.schedule(p.Schedule)
 	if opts.parent != nil {
@@ -205,6 +208,9 @@ type compiler struct {
 	// unset are the parameters left without a value
 	// (Options.AllowUnsetParams).
 	unset []string
+	// unsetEnv are the environment variables listed under `env` that
+	// are not set (Options.AllowUnsetParams).
+	unsetEnv []string
 	// inDefaults are problems with defaults found so far, reported once
 	// for all the steps they affect.
 	inDefaults []*defaultsProblem

@@ -439,7 +439,7 @@ steps:
 				{"5:40-5:41", "Dependency cycle", "Steps depend on each other in a loop: c -> a -> b -> c. Remove one of these dependencies."},
 				{"6:19-6:25", "Unknown step kind", `"dli.sq" is not a step kind. Did you mean "dli.sql"?`},
 				{"6:40-6:41", "Step depends on itself", `Step "d" lists itself in depends_on.`},
-				{"6:43-6:44", "Unknown step in depends_on", `No step has the id "f". Did you mean "a"?`},
+				{"6:43-6:44", "Unknown step in depends_on", `No step has the id "f".`},
 				{"7:34-7:35", `Missing input "sql"`, "dli.sql needs `with.sql`: the SQL statement."},
 				{"7:81-7:83", "Invalid poll", `Step "e": poll.max_interval (1s) is shorter than poll.interval (1m0s).`},
 			},

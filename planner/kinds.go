@@ -442,3 +442,15 @@ func describeValue(v any) string {
 	}
 	return fmt.Sprintf("%T", v)
 }
+
+// KindPolls reports whether a step of the named kind polls the job it
+// starts, so that its poll settings apply: an http call is answered at
+// once, a wait polls nothing and a pipeline step waits for its child
+// workflow.
+func KindPolls(name string) bool {
+	switch name {
+	case "http", "wait", "pipeline":
+		return false
+	}
+	return true
+}

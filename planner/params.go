@@ -130,6 +130,12 @@ func (c *compiler) env(p *spec.Pipeline, lookup func(string) (string, bool)) map
 			continue
 		}
 		v, ok := lookup(ref.Name)
+		if !ok && c.opts.AllowUnsetParams {
+			// Unknown when planning (see paramsAndEnv), as a
+			// parameter without a value is.
+			c.unsetEnv = append(c.unsetEnv, ref.Name)
+			continue
+		}
 		if !ok {
 			c.errorf(ref.Range, "Environment variable not set", "The spec reads env.%s, but %s is not set in the environment of this command.", ref.Name, ref.Name)
 			continue

@@ -163,3 +163,32 @@ func TestConditionNotATemplate(t *testing.T) {
 		})
 	}
 }
+
+// TestUnsetEnv: with AllowUnsetParams, an environment variable listed
+// under env and not set is an unknown string when planning, as a parameter
+// without a value is, and the plan names it; without, it is an error.
+func TestUnsetEnv(t *testing.T) {
+	const src = `name: p
+env: [SET, UNSET]
+steps:
+  - id: a
+    kind: dli.sql
+    with: {sql: "SELECT '${env.SET}', '${env.UNSET}', ${upper(env.UNSET)}"}
+`
+	lookup := func(name string) (string, bool) { return "x", name == "SET" }
+	plan, diags := CompileWith(load(t, src), Options{AllowUnsetParams: true, LookupEnv: lookup})
+	if len(diags) != 0 || plan == nil {
+		t.Fatalf("diagnostics:\n%s", formatDiags(diagList(diags)))
+	}
+	if want := []string{"UNSET"}; !reflect.DeepEqual(plan.UnsetEnv, want) {
+		t.Errorf("unset env %v, want %v", plan.UnsetEnv, want)
+	}
+	if want := map[string]string{"SET": "x"}; !reflect.DeepEqual(plan.Env, want) {
+		t.Errorf("env %v, want %v", plan.Env, want)
+	}
+	_, diags = CompileWith(load(t, src), Options{LookupEnv: lookup})
+	want := []wantDiag{{"2:12-2:17", "Environment variable not set", "The spec reads env.UNSET, but UNSET is not set in the environment of this command."}}
+	if got := diagList(diags); !reflect.DeepEqual(got, want) {
+		t.Errorf("without AllowUnsetParams:\n%s\nwant:\n%s", formatDiags(got), formatDiags(want))
+	}
+}

@@ -42,6 +42,9 @@ type Plan struct {
 	// plan compiled with Options.AllowUnsetParams to be checked or shown,
 	// never run. It is not part of the plan's JSON.
 	Unset []string `json:"-"`
+	// UnsetEnv names, likewise, the environment variables listed under
+	// `env` that were not set: unknown strings when planning.
+	UnsetEnv []string `json:"-"`
 	// Env holds the values of the environment variables the spec opted
 	// into; they are in history in clear text, by the spec's choice.
 	Env map[string]string `json:"env,omitempty"`

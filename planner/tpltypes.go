@@ -113,6 +113,21 @@ func walkTemplates(n *yaml.Node, want shape, at within, f func(n *yaml.Node, wan
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Tag == "!!merge" {
+				// The mappings merged in are of this one's shape.
+				v := n.Content[i+1]
+				for v.Kind == yaml.AliasNode && v.Alias != nil {
+					v = v.Alias
+				}
+				srcs := []*yaml.Node{v}
+				if v.Kind == yaml.SequenceNode {
+					srcs = v.Content
+				}
+				for _, src := range srcs {
+					walkTemplates(src, want, at, f)
+				}
+				continue
+			}
 			walkTemplates(n.Content[i+1], want.elem(), within{key: n.Content[i].Value}, f)
 		}
 	case yaml.DocumentNode:

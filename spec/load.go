@@ -144,6 +144,8 @@ type loader struct {
 	// aliasBudget is how many more values aliases may expand to (see
 	// maxAliasValues).
 	aliasBudget int
+	// reported holds the problems reported, so that each is reported once.
+	reported map[diagKey]bool
 }
 
 // Step ids and pipeline names become parts of workflow ids, activity
@@ -239,6 +241,7 @@ func EndpointURL(u string) bool {
 // written, and returns true when there is one. Left alone, "${...}" there
 // would be kept as text or refused as a bad value with a puzzling message.
 func (l *loader) template(n *yaml.Node, field string) bool {
+	n = deref(n)
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" || !expr.HasTemplate(n.Value) {
 		return false
 	}
@@ -250,6 +253,7 @@ func (l *loader) template(n *yaml.Node, field string) bool {
 // planTemplate records n, the value of the field at path, when it holds a
 // template: the planner evaluates it. It reports whether it did.
 func (l *loader) planTemplate(p *Pipeline, path string, n *yaml.Node) bool {
+	n = deref(n)
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" || !expr.HasTemplate(n.Value) {
 		return false
 	}
@@ -260,9 +264,18 @@ func (l *loader) planTemplate(p *Pipeline, path string, n *yaml.Node) bool {
 // paramDefault reads a parameter's default, which must hold no template:
 // a default is a value, not an expression over other parameters.
 func (l *loader) paramDefault(n *yaml.Node) *Value {
+	seen := map[*yaml.Node]bool{} // each node once: aliases may repeat or contain one another
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
 		switch n.Kind {
+		case yaml.AliasNode:
+			if n.Alias != nil {
+				walk(n.Alias)
+			}
 		case yaml.ScalarNode:
 			l.template(n, "a parameter default")
 		case yaml.SequenceNode:
@@ -275,19 +288,21 @@ func (l *loader) paramDefault(n *yaml.Node) *Value {
 			}
 		}
 	}
+	n = deref(n)
 	walk(n)
 	return l.value(n)
 }
 
 func (l *loader) params(n *yaml.Node) []*Param {
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		l.errorAt(n, "Invalid params", "`params` is a mapping from parameter name to its default value or to {type, default, description}; found %s.", kindName(n))
 		return nil
 	}
 	var out []*Param
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for _, e := range l.entries(n) {
+		k, v := e.k, deref(e.v)
 		if !paramRE.MatchString(k.Value) {
 			l.errorAt(k, "Invalid parameter name", "%q: a parameter name starts with a letter and has only letters, digits and '_'.", k.Value)
 			continue
@@ -299,7 +314,7 @@ func (l *loader) params(n *yaml.Node) []*Param {
 		seen[k.Value] = true
 		p := &Param{Name: k.Value, Range: l.rng(k)}
 		typed := false // a type is written, if maybe not a valid one
-		if isParamDecl(v) {
+		if isParamDecl(v, l.entries) {
 			f := l.paramFields(v)
 			if _, ok := f["type"]; ok {
 				typed = true
@@ -349,8 +364,8 @@ func (l *loader) params(n *yaml.Node) []*Param {
 func (l *loader) paramFields(n *yaml.Node) map[string]*yaml.Node {
 	fields := []string{"type", "default", "description"}
 	out := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for _, e := range l.entries(n) {
+		k, v := e.k, e.v
 		if !slices.Contains(fields, k.Value) {
 			detail := fmt.Sprintf("%s is not a field of parameter; expected one of: %s. A mapping with a `type` key declares a parameter; to give a map default with such keys, write {type: map, default: {…}}.",
 				Excerpt(k.Value), strings.Join(fields, ", "))
@@ -364,7 +379,7 @@ func (l *loader) paramFields(n *yaml.Node) map[string]*yaml.Node {
 			l.errorf(l.rng(k), "Duplicate field", "%q is set twice in this parameter.", k.Value)
 			continue
 		}
-		out[k.Value] = v
+		out[k.Value] = deref(v)
 	}
 	return out
 }
@@ -378,13 +393,13 @@ var paramRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 // (A map default that has a `type` key is written in the long form, as
 // {type: map, default: {type: …}}.) Without `type`, a mapping whose keys
 // are all among the three, with a description, is a declaration too.
-func isParamDecl(n *yaml.Node) bool {
+func isParamDecl(n *yaml.Node, entries func(*yaml.Node) []entry) bool {
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
 		return false
 	}
 	described, other := false, false
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		switch n.Content[i].Value {
+	for _, e := range entries(n) {
+		switch e.k.Value {
 		case "type":
 			return true
 		case "description":
@@ -459,6 +474,7 @@ func (l *loader) schedule(n *yaml.Node) *Schedule {
 }
 
 func (l *loader) steps(p *Pipeline, n *yaml.Node) {
+	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
 		l.errorAt(n, "Invalid steps", "`steps` is a list of steps, each a mapping with `id` and `kind`.")
 		return
@@ -468,6 +484,7 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 	}
 	seen := map[string]hcl.Range{}
 	for i, sn := range n.Content {
+		sn = deref(sn)
 		f := l.mapping(sn, "step", map[string]bool{"id": true, "kind": true},
 			"id", "kind", "depends_on", "if", "with", "for_each", "max_parallel", "run_on",
 			"retry", "poll", "timeout", "on_failure")
@@ -609,6 +626,7 @@ func (l *loader) bool(n *yaml.Node) bool {
 
 // value reads any value, keeping its node for templates.
 func (l *loader) value(n *yaml.Node) *Value {
+	n = deref(n)
 	raw, err := l.plain(n)
 	if err != nil {
 		l.errorAt(n, "Invalid value", "%s", err)
@@ -679,19 +697,26 @@ func (d *plainDecoder) decode(n *yaml.Node, open []*yaml.Node) (any, error) {
 	case yaml.MappingNode:
 		open = append(open, n)
 		out := make(map[string]any, len(n.Content)/2)
+		// Keys merged in (`<<: *a`) yield to those the mapping sets
+		// itself, and to those merged before them, as YAML says.
+		var merged []map[string]any
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Tag == "!!merge" {
-				merged, err := d.decode(v, open)
-				if err != nil {
-					return nil, err
+				srcs := []*yaml.Node{v}
+				if deref(v).Kind == yaml.SequenceNode {
+					srcs = deref(v).Content
 				}
-				if m, ok := merged.(map[string]any); ok {
-					for mk, mv := range m {
-						if _, set := out[mk]; !set {
-							out[mk] = mv
-						}
+				for _, src := range srcs {
+					m, err := d.decode(src, open)
+					if err != nil {
+						return nil, err
 					}
+					mm, ok := m.(map[string]any)
+					if !ok {
+						return nil, fmt.Errorf("line %d: %s", deref(src).Line, mergeDetail(src))
+					}
+					merged = append(merged, mm)
 				}
 				continue
 			}
@@ -706,6 +731,13 @@ func (d *plainDecoder) decode(n *yaml.Node, open []*yaml.Node) (any, error) {
 				return nil, err
 			}
 			out[k.Value] = val
+		}
+		for _, m := range merged {
+			for mk, mv := range m {
+				if _, set := out[mk]; !set {
+					out[mk] = mv
+				}
+			}
 		}
 		return out, nil
 	}
@@ -734,16 +766,96 @@ func (d *plainDecoder) decode(n *yaml.Node, open []*yaml.Node) (any, error) {
 	return n.Value, nil
 }
 
+// deref follows n to the node it names when it is an alias: a field
+// written as `*name` holds what the anchor holds, and a problem with it is
+// shown where that is written.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// entry is a key of a mapping and its value.
+type entry struct{ k, v *yaml.Node }
+
+// entries returns the keys and values of n, a mapping, with those of the
+// mappings its merge keys (`<<: *a`, `<<: [*a, *b]`) name that it does not
+// set itself: as YAML says, its own keys win, then those of the mappings
+// merged first. Keys it sets twice itself are all returned, for the caller
+// to report.
+func (l *loader) entries(n *yaml.Node) []entry {
+	return l.mergedEntries(n, nil)
+}
+
+// mergedEntries is entries of n, merged into the mappings open.
+func (l *loader) mergedEntries(n *yaml.Node, open []*yaml.Node) []entry {
+	var own, merged []entry
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), n.Content[i+1]
+		if k.Tag != "!!merge" {
+			own = append(own, entry{k, v})
+			continue
+		}
+		if l.aliasBudget < 0 {
+			continue // reported
+		}
+		srcs := []*yaml.Node{deref(v)}
+		if srcs[0].Kind == yaml.SequenceNode {
+			srcs = srcs[0].Content
+		}
+		for _, src := range srcs {
+			src = deref(src)
+			switch {
+			case src.Kind != yaml.MappingNode:
+				l.errorAt(src, "Invalid merge", "%s", mergeDetail(src))
+			case src == n || slices.Contains(open, src):
+				l.errorAt(src, "Invalid merge", "This mapping is merged into itself through `<<`.")
+			default:
+				merged = append(merged, l.mergedEntries(src, append(open, n))...)
+			}
+		}
+	}
+	if len(merged) == 0 {
+		return own
+	}
+	set := make(map[string]bool, len(own)+len(merged))
+	for _, e := range own {
+		set[e.k.Value] = true
+	}
+	for _, e := range merged {
+		if set[e.k.Value] {
+			continue
+		}
+		set[e.k.Value] = true
+		// Merges of merges multiply like aliases of aliases do.
+		if l.aliasBudget--; l.aliasBudget < 0 {
+			if l.aliasBudget == -1 {
+				l.errorAt(n, "Invalid merge", "Merge keys expand to too many values; a spec's aliases may give at most %d in all.", maxAliasValues(l.src))
+			}
+			break
+		}
+		own = append(own, e)
+	}
+	return own
+}
+
+// mergeDetail says why src cannot be merged.
+func mergeDetail(src *yaml.Node) string {
+	return fmt.Sprintf("A merge key `<<` takes a mapping, an alias to one such as *common, or a list of those; found %s.", kindName(src))
+}
+
 // mapping checks that n is a mapping with only the allowed keys and all the
 // required ones, and returns its values by key.
 func (l *loader) mapping(n *yaml.Node, what string, required map[string]bool, allowed ...string) map[string]*yaml.Node {
 	out := map[string]*yaml.Node{}
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		l.errorAt(n, fmt.Sprintf("Invalid %s", what), "Expected a mapping (key: value lines), found %s.", kindName(n))
 		return out
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for _, e := range l.entries(n) {
+		k, v := e.k, e.v
 		if !slices.Contains(allowed, k.Value) {
 			detail := fmt.Sprintf("%s is not a field of %s; expected one of: %s.", Excerpt(k.Value), what, strings.Join(allowed, ", "))
 			if s := suggest(k.Value, allowed, out); s != "" {
@@ -756,7 +868,7 @@ func (l *loader) mapping(n *yaml.Node, what string, required map[string]bool, al
 			l.errorAt(k, "Duplicate field", "%q is set twice in this %s.", k.Value, what)
 			continue
 		}
-		out[k.Value] = v
+		out[k.Value] = deref(v)
 	}
 	missing := make([]string, 0, len(required))
 	for k := range required {
@@ -785,6 +897,10 @@ func (l *loader) str(n *yaml.Node) string {
 func (l *loader) int(n *yaml.Node, min int) int {
 	var v int
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil {
+		if outOfRange(n, math.MaxInt) {
+			l.errorAt(n, "Expected a whole number", "%s is not a whole number in range: it must be from %d to %d.", n.Value, min, math.MaxInt)
+			return 0
+		}
 		l.errorAt(n, "Expected a whole number", "Found %s.", kindName(n))
 		return 0
 	}
@@ -798,6 +914,10 @@ func (l *loader) float(n *yaml.Node, min float64) float64 {
 	var v float64
 	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&v) != nil ||
 		math.IsInf(v, 0) || math.IsNaN(v) { // .inf and .nan cannot be written to the plan's JSON
+		if outOfRange(n, math.MaxFloat64) {
+			l.errorAt(n, "Expected a number", "%s is not a number in range: it must be at most %g.", n.Value, math.MaxFloat64)
+			return 0
+		}
 		l.errorAt(n, "Expected a number", "Found %s.", kindName(n))
 		return 0
 	}
@@ -813,6 +933,10 @@ func (l *loader) duration(n *yaml.Node) Duration {
 		return 0
 	}
 	d, err := time.ParseDuration(n.Value)
+	if err != nil && durationRE.MatchString(n.Value) {
+		l.errorAt(n, "Invalid duration", "%s is too long: a duration is at most %s (about 292 years).", Excerpt(n.Value), time.Duration(math.MaxInt64).Truncate(time.Second))
+		return 0
+	}
 	if err != nil || d <= 0 {
 		l.errorAt(n, "Invalid duration", "%s is not a positive duration; write one such as \"30s\", \"5m\" or \"1h30m\".", Excerpt(n.Value))
 		return 0
@@ -820,8 +944,27 @@ func (l *loader) duration(n *yaml.Node) Duration {
 	return Duration(d)
 }
 
+// durationRE matches what time.ParseDuration reads, with no sign: what it
+// still refuses is too long for a time.Duration.
+var durationRE = regexp.MustCompile(`^(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$`)
+
+// numberRE matches a decimal number as YAML writes one.
+var numberRE = regexp.MustCompile(`^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$`)
+
+// outOfRange reports whether scalar n is a number, written in decimal,
+// whose size is over limit: YAML reads 1e400 as a string and a whole
+// number past int64 as a float, which would be reported as such.
+func outOfRange(n *yaml.Node, limit float64) bool {
+	if n.Kind != yaml.ScalarNode || n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 || !numberRE.MatchString(n.Value) {
+		return false
+	}
+	f, err := strconv.ParseFloat(n.Value, 64)
+	return err != nil || math.Abs(f) > limit
+}
+
 // refs reads a string or a list of strings, the names field holds.
 func (l *loader) refs(n *yaml.Node, field string) []Ref {
+	n = deref(n)
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
 		if l.template(n, field) {
 			return nil
@@ -834,6 +977,7 @@ func (l *loader) refs(n *yaml.Node, field string) []Ref {
 	}
 	out := make([]Ref, 0, len(n.Content))
 	for _, c := range n.Content {
+		c = deref(c)
 		if c.Kind != yaml.ScalarNode || c.Tag != "!!str" {
 			l.errorAt(c, "Expected a name", "Found %s.", kindName(c))
 			continue
@@ -848,12 +992,13 @@ func (l *loader) refs(n *yaml.Node, field string) []Ref {
 
 func (l *loader) values(n *yaml.Node) map[string]Value {
 	out := map[string]Value{}
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		l.errorAt(n, "Invalid with", "`with` is a mapping of the step kind's inputs; found %s.", kindName(n))
 		return out
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for _, e := range l.entries(n) {
+		k, v := e.k, deref(e.v)
 		if _, dup := out[k.Value]; dup {
 			l.errorAt(k, "Duplicate field", "%q is set twice in this `with`.", k.Value)
 			continue
@@ -868,20 +1013,41 @@ func (l *loader) values(n *yaml.Node) map[string]Value {
 	return out
 }
 
-func (l *loader) errorf(r hcl.Range, summary, format string, args ...any) {
-	l.diags = append(l.diags, &hcl.Diagnostic{
+// errorf reports a problem at r, once: a node aliases or merge keys
+// share is read once for each place that uses it. It reports whether it
+// added the problem.
+func (l *loader) errorf(r hcl.Range, summary, format string, args ...any) bool {
+	d := &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  summary,
 		Detail:   fmt.Sprintf(format, args...),
 		Subject:  r.Ptr(),
-	})
+	}
+	key := diagKey{r.Start, summary, d.Detail}
+	if l.reported[key] {
+		return false
+	}
+	if l.reported == nil {
+		l.reported = map[diagKey]bool{}
+	}
+	l.reported[key] = true
+	l.diags = append(l.diags, d)
+	return true
+}
+
+// diagKey identifies a problem reported.
+type diagKey struct {
+	at              hcl.Pos
+	summary, detail string
 }
 
 // errorAt reports a problem with node n. A block mapping starts where its
 // first key does, so a problem with the mapping as a whole is marked to
 // be shown with the mapping's path, not the key's.
 func (l *loader) errorAt(n *yaml.Node, summary, format string, args ...any) {
-	l.errorf(l.rng(n), summary, format, args...)
+	if !l.errorf(l.rng(n), summary, format, args...) {
+		return
+	}
 	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
 		l.diags[len(l.diags)-1].Extra = OnMapping{}
 	}
@@ -902,6 +1068,7 @@ func (l *loader) offset(p hcl.Pos) int {
 }
 
 func kindName(n *yaml.Node) string {
+	n = deref(n)
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
@@ -937,21 +1104,49 @@ func Excerpt(s string) string {
 	return strconv.Quote(line)
 }
 
-// suggest returns the candidate closest to name, if any is close enough.
-// The distance threshold of 3 is the one HCL settled on by experiment: it
-// catches typos and case slips without proposing unrelated names. Names
-// already set are not proposed.
+// suggest returns the candidate closest to name, if it is close enough to
+// be a likely typo of it, comparing case-insensitively. Names already set
+// are not proposed.
 func suggest(name string, candidates []string, set map[string]*yaml.Node) string {
-	best, bestDist := "", 3
+	lower := strings.ToLower(name)
+	best, bestDist := "", typoDistance(lower)+1
 	for _, c := range candidates {
 		if _, ok := set[c]; ok {
 			continue
 		}
-		if d := levenshtein.Distance(strings.ToLower(name), c, nil); d < bestDist {
+		lc := strings.ToLower(c)
+		if !strings.ContainsAny(lower, lc) {
+			continue // nothing in common: x is no typo of n
+		}
+		d := levenshtein.Distance(lower, lc, nil)
+		if d == 2 && swapped(lower, lc) {
+			d = 1 // dya for day is one slip, not two
+		}
+		if d < bestDist {
 			best, bestDist = c, d
 		}
 	}
 	return best
+}
+
+// typoDistance is how far a typo of name may be from what was meant: one
+// slip in a short name, where two edits make any name any other, and up
+// to one in three characters, at most two, in a longer one.
+func typoDistance(name string) int {
+	return min(2, max(1, utf8.RuneCountInString(name)/3))
+}
+
+// swapped reports whether a is b with two adjacent characters swapped.
+func swapped(a, b string) bool {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) != len(rb) {
+		return false
+	}
+	i := 0
+	for i < len(ra) && ra[i] == rb[i] {
+		i++
+	}
+	return i+1 < len(ra) && ra[i] == rb[i+1] && ra[i+1] == rb[i] && string(ra[i+2:]) == string(rb[i+2:])
 }
 
 // Suggest returns the candidate closest to name, or "" when none is

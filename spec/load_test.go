@@ -296,10 +296,7 @@ func TestLoadOptions(t *testing.T) {
 			// loader says what it found.
 			name: "alias as a duration",
 			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    poll: {interval: &i 3s, max_interval: *i}\n",
-			want: StepOptions{Poll: &Poll{Interval: dur("3s")}},
-			diags: []wantDiag{
-				{"5:43-5:44", "Expected a duration", `Found an alias; write a duration such as "30s", "5m" or "1h30m".`},
-			},
+			want: StepOptions{Poll: &Poll{Interval: dur("3s"), MaxInterval: dur("3s")}},
 		},
 	}
 	for _, tt := range tests {
@@ -356,9 +353,9 @@ steps:
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("with = %#v\nwant %#v", got, want)
 	}
-	// Like every non-scalar, an alias's range is its first character.
-	if r := rangeString(p.Steps[0].With["again"].Range); r != "7:14-7:15" {
-		t.Errorf("alias value range %s, want 7:14-7:15", r)
+	// An alias's value is where its anchor's is written.
+	if r := rangeString(p.Steps[0].With["again"].Range); r != "6:12-6:20" {
+		t.Errorf("alias value range %s, want 6:12-6:20", r)
 	}
 }
 
@@ -373,6 +370,56 @@ func TestLoadErrors(t *testing.T) {
 		file string
 		want []wantDiag
 	}{
+		{
+			name: "numbers out of range and durations too long",
+			src:  "name: p\nmax_parallel: 1e400\nsteps:\n  - id: a\n    kind: wait\n    timeout: 9999999h\n    retry: {backoff: 1e400, max_attempts: 99999999999999999999}\n",
+			want: []wantDiag{
+				{"2:15-2:20", "Expected a whole number", "1e400 is not a whole number in range: it must be from 1 to 9223372036854775807."},
+				{"7:43-7:63", "Expected a whole number", "99999999999999999999 is not a whole number in range: it must be from 1 to 9223372036854775807."},
+				{"7:22-7:27", "Expected a number", "1e400 is not a number in range: it must be at most 1.7976931348623157e+308."},
+				{"6:14-6:22", "Invalid duration", `"9999999h" is too long: a duration is at most 2562047h47m16s (about 292 years).`},
+			},
+		},
+		// Aliases are read as what their anchor holds, and a problem
+		// with it is reported once, where the anchor's content is.
+		{
+			name: "problem in an aliased retry, used twice",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: wait\n    retry: &r {max_attempts: x}\n  - id: b\n    kind: wait\n    retry: *r\n",
+			want: []wantDiag{{"5:30-5:31", "Expected a whole number", `Found the string "x".`}},
+		},
+		{
+			name: "aliased with of the wrong kind",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: wait\n    timeout: &t 5m\n    with: *t\n",
+			want: []wantDiag{{"5:14-5:16", "Invalid with", "`with` is a mapping of the step kind's inputs; found the string \"5m\"."}},
+		},
+		{
+			name: "merge of a string",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: wait\n    timeout: &t 5m\n  - <<: *t\n    id: b\n    kind: wait\n",
+			want: []wantDiag{{"5:14-5:16", "Invalid merge", "A merge key `<<` takes a mapping, an alias to one such as *common, or a list of those; found the string \"5m\"."}},
+		},
+		{
+			name: "merge of a list holding a string",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: wait\n    retry: &r {max_attempts: 2}\n  - <<: [*r, x]\n    id: b\n    kind: wait\n",
+			want: []wantDiag{
+				{"6:14-6:15", "Invalid merge", "A merge key `<<` takes a mapping, an alias to one such as *common, or a list of those; found the string \"x\"."},
+				{"5:16-5:28", "Unknown field", `"max_attempts" is not a field of step; expected one of: id, kind, depends_on, if, with, for_each, max_parallel, run_on, retry, poll, timeout, on_failure.`},
+			},
+		},
+		{
+			name: "mapping merged into itself",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: wait\n    retry: &r {max_attempts: 2, <<: *r}\n",
+			want: []wantDiag{{"5:12-5:13", "Invalid merge", "This mapping is merged into itself through `<<`."}},
+		},
+		{
+			name: "a key set twice is still reported with a merge",
+			src:  "name: p\nsteps:\n  - &a {id: a, kind: wait}\n  - <<: *a\n    id: b\n    id: c\n",
+			want: []wantDiag{{"6:5-6:7", "Duplicate field", `"id" is set twice in this step.`}},
+		},
+		{
+			name: "merge of a string in a with value",
+			src:  "name: p\nsteps:\n  - id: a\n    kind: wait\n    timeout: &t 5m\n    with: {duration: {<<: *t}}\n",
+			want: []wantDiag{{"6:22-6:23", "Invalid value", "line 5: A merge key `<<` takes a mapping, an alias to one such as *common, or a list of those; found the string \"5m\"."}},
+		},
 		// Invalid YAML: yaml.v3 gives a line only, in its message.
 		{
 			name: "invalid YAML: unterminated quoted string",
@@ -908,14 +955,38 @@ func TestSuggest(t *testing.T) {
 		{"depends-on", "depends_on"},
 		{"Kind", "kind"},
 		{"TIMEOUT", "timeout"},
-		{"retyr", "retry"}, // distance 2
+		{"retyr", "retry"}, // two letters swapped: one slip
 		{"retries", ""},    // distance 3 is too far
 		{"needs", ""},
 		{"with", "with"},
+		{"wiht", "with"},
+		{"pol", "poll"},
+		{"timeuot", "timeout"},
+		{"kn", ""}, // two edits from kind, in a short name
+		{"idd", "id"},
 	}
 	for _, tt := range tests {
 		if got := Suggest(tt.name, fields); got != tt.want {
 			t.Errorf("Suggest(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	// Short names are one slip from many others: no letter in common, or
+	// two edits, is no typo.
+	for _, tt := range []struct {
+		name       string
+		candidates []string
+		want       string
+	}{
+		{"zz", []string{"n"}, ""},
+		{"x", []string{"n"}, ""},
+		{"q", []string{"b"}, ""},
+		{"dli.sq", []string{"dli.sql", "dli.spark"}, "dli.sql"},
+		{"defualt", []string{"default", "description"}, "default"},
+		{"dya", []string{"day"}, "day"},
+		{"dy", []string{"day"}, "day"},
+	} {
+		if got := Suggest(tt.name, tt.candidates); got != tt.want {
+			t.Errorf("Suggest(%q, %q) = %q, want %q", tt.name, tt.candidates, got, tt.want)
 		}
 	}
 	if got := Suggest("x", nil); got != "" {
@@ -1000,5 +1071,59 @@ func TestLoadPlanTemplates(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("plan templates:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Steps share settings through anchors, aliases and merge keys: a field
+// may be an alias, and `<<` merges mappings in, the step's own keys first,
+// then those of the mappings merged first.
+func TestLoadAnchorsAndMergeKeys(t *testing.T) {
+	src := `name: p
+steps:
+  - &base
+    id: a
+    kind: dli.sql
+    retry: &r {max_attempts: 3, backoff: 2}
+    timeout: &t 10m
+    with: &w {sql: SELECT 1, queue: q1}
+  - <<: *base
+    id: b
+    retry: *r
+    with:
+      <<: *w
+      queue: q2
+  - <<: [{kind: wait, timeout: 1m}, *base]
+    id: c
+    timeout: *t
+    with: {duration: 1s, <<: [{x: 1}, {x: 2, y: 3}]}
+`
+	p, diags := Load("test.yaml", []byte(src))
+	if diags.HasErrors() {
+		t.Fatalf("unexpected diagnostics: %v", diags)
+	}
+	if len(p.Steps) != 3 {
+		t.Fatalf("%d steps, want 3", len(p.Steps))
+	}
+	a, b, c := p.Steps[0], p.Steps[1], p.Steps[2]
+	if b.ID != "b" || b.Kind != "dli.sql" || b.Retry == nil || b.Retry.MaxAttempts != 3 || b.Timeout == nil || *b.Timeout != dur("10m") {
+		t.Errorf("step b = %+v, want a's kind, retry and timeout", b)
+	}
+	if got := b.With["queue"].Raw; got != "q2" {
+		t.Errorf("b.with.queue = %v, want q2: a key set beside << wins", got)
+	}
+	if got := b.With["sql"].Raw; got != "SELECT 1" {
+		t.Errorf("b.with.sql = %v, want it merged from a", got)
+	}
+	if r := rangeString(b.With["sql"].Range); r != rangeString(a.With["sql"].Range) {
+		t.Errorf("b.with.sql at %s, want where it is written, %s", r, rangeString(a.With["sql"].Range))
+	}
+	if c.Kind != "wait" || *c.Timeout != dur("10m") || c.Retry == nil {
+		t.Errorf("step c = %+v: want kind wait (merged first), timeout 10m (its own), a's retry", c)
+	}
+	if got := c.With["x"].Raw; got != int64(1) {
+		t.Errorf("c.with.x = %v, want 1, from the mapping merged first", got)
+	}
+	if got := c.With["y"].Raw; got != int64(3) {
+		t.Errorf("c.with.y = %v, want 3", got)
 	}
 }

@@ -162,7 +162,7 @@ func applyPlan(ctx context.Context, opts *applyOptions, plan *planner.Plan) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "started run %s of pipeline %s (%d steps)\n", run.GetID(), plan.Pipeline, len(plan.Steps))
+	fmt.Fprintf(opts.IO.ErrOut, "started run %s of pipeline %s (%s)\n", run.GetID(), plan.Pipeline, countSteps(len(plan.Steps)))
 	if !opts.Wait {
 		fmt.Fprintln(opts.IO.Out, run.GetID())
 		return nil

@@ -241,7 +241,7 @@ func TestParamsWithoutValues(t *testing.T) {
 		t.Errorf("plan --offline: exit %d, want the params\n%s\n%s%s", code, want, out, stderr)
 	}
 	code, out, stderr = run(t, "plan", noTemporal, "--offline", "-p", "day=2026-03-01", "-p", "table=orders", lib)
-	if code != ExitOK || !strings.Contains(out, "\nparams\n  day = 2026-03-01\n  min_rows = 1\n  table = orders\n") {
+	if code != ExitOK || !strings.Contains(out, "\nparams\n  day = \"2026-03-01\"\n  min_rows = 1\n  table = \"orders\"\n") {
 		t.Errorf("plan --offline with values: exit %d\n%s%s", code, out, stderr)
 	}
 	code, out, stderr = run(t, "apply", noTemporal, lib)

@@ -197,3 +197,60 @@ steps:
 		t.Errorf("graph: exit %d\n%s%s", code, out, stderr)
 	}
 }
+
+// plan prints parameter values as JSON, a retry's spacing, poll only for
+// kinds that poll, and a small plan's size in bytes.
+func TestPlanSummaryLines(t *testing.T) {
+	src := `name: p
+params:
+  l: {type: list, default: ["a b", "c", ""]}
+  m: {type: map, default: {"k 1": "v 1", n: 2}}
+  s: " pad "
+steps:
+  - id: call
+    kind: http
+    retry: {max_attempts: 3, initial_interval: 10s, non_retryable: [E1, E2]}
+    with: {url: "https://x.example/"}
+  - id: load
+    kind: dli.sql
+    retry: {max_attempts: 2, backoff: 1}
+    with: {sql: SELECT 1}
+`
+	out, _ := planOutput(t, src, nil, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+	wantLines(t, out,
+		`  l = ["a b","c",""]`,
+		`  m = {"k 1":"v 1","n":2}`,
+		`  s = " pad "`,
+		"  call                     http               timeout 24h0m0s; runs up to 3 times, 10s apart ×2 up to 1m0s, not on E1, E2",
+		"  load                     dli.sql            timeout 24h0m0s; poll 2s..30s; runs up to 2 times, 5s apart",
+	)
+	if !strings.Contains(out, "\n  plan  ") || !strings.Contains(out, " bytes, the input of every run (at most 1900 KiB)\n") {
+		t.Errorf("no plan size in bytes in:\n%s", out)
+	}
+}
+
+// An environment variable listed under env and not set is, like a
+// parameter without a value, unknown to validate and plan, shown by plan,
+// and an error for apply.
+func TestEnvWithoutValues(t *testing.T) {
+	t.Setenv("PIPECTL_TEST_SET", "x y")
+	os.Unsetenv("PIPECTL_TEST_UNSET")
+	path := filepath.Join(t.TempDir(), "env.yaml")
+	src := "name: p\nenv: [PIPECTL_TEST_SET, PIPECTL_TEST_UNSET]\nsteps:\n  - id: a\n    kind: dli.sql\n    with: {sql: \"SELECT '${env.PIPECTL_TEST_UNSET}'\"}\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := run(t, "validate", path)
+	if code != ExitOK || out != path+": pipeline \"p\" is valid (1 step)\n" {
+		t.Errorf("validate: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = run(t, "plan", noTemporal, "--offline", path)
+	want := "\nenv\n  PIPECTL_TEST_SET = \"x y\"\n  PIPECTL_TEST_UNSET   (not set: required at apply, in the environment of pipectl)\n"
+	if code != ExitOK || !strings.Contains(out, want) {
+		t.Errorf("plan --offline: exit %d, want\n%s\nin\n%s%s", code, want, out, stderr)
+	}
+	code, _, stderr = run(t, "apply", noTemporal, path)
+	if want := path + ":2:25: error: env[1]: Environment variable not set"; code != ExitError || !strings.Contains(stderr, want) {
+		t.Errorf("apply: exit %d, want %q in\n%s", code, want, stderr)
+	}
+}

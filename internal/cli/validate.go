@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,7 +72,7 @@ type (apply and run need every value).`,
 					bad++
 					continue
 				}
-				fmt.Fprintf(stdio.Out, "%s: pipeline %q is valid (%d steps)\n", f, plan.Pipeline, len(plan.Steps))
+				fmt.Fprintf(stdio.Out, "%s: pipeline %q is valid (%s)\n", f, plan.Pipeline, countSteps(len(plan.Steps)))
 			}
 			if bad > 0 {
 				return &SilentError{Code: ExitError}
@@ -321,9 +323,25 @@ func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
 		fmt.Fprintln(w, "\nparams")
 		for _, k := range keys {
 			if v, ok := plan.Params[k]; ok {
-				fmt.Fprintf(w, "  %s = %v\n", k, v)
+				fmt.Fprintf(w, "  %s = %s\n", k, compactJSON(v))
 			} else {
 				fmt.Fprintf(w, "  %s   (no value: required at apply, --param %s=VALUE)\n", k, k)
+			}
+		}
+	}
+	if len(plan.Env) > 0 || len(plan.UnsetEnv) > 0 {
+		keys := make([]string, 0, len(plan.Env)+len(plan.UnsetEnv))
+		for k := range plan.Env {
+			keys = append(keys, k)
+		}
+		keys = append(keys, plan.UnsetEnv...)
+		sort.Strings(keys)
+		fmt.Fprintln(w, "\nenv")
+		for _, k := range keys {
+			if v, ok := plan.Env[k]; ok {
+				fmt.Fprintf(w, "  %s = %s\n", k, compactJSON(v))
+			} else {
+				fmt.Fprintf(w, "  %s   (not set: required at apply, in the environment of pipectl)\n", k)
 			}
 		}
 	}
@@ -386,7 +404,7 @@ func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
 	// The plan is every run's input: past Temporal's payload limit no run
 	// can start, and near it a run cannot continue as new.
 	if size, err := workflows.PlanSize(plan); err == nil {
-		fmt.Fprintf(w, "  plan  %d KiB, the input of every run (at most %d KiB)\n", size>>10, workflows.MaxPlanBytes>>10)
+		fmt.Fprintf(w, "  plan  %s, the input of every run (at most %d KiB)\n", byteSize(size), workflows.MaxPlanBytes>>10)
 		if size > workflows.MaxPlanBytes*3/4 {
 			verdict := "near"
 			if size > workflows.MaxPlanBytes {
@@ -409,7 +427,7 @@ func printPlan(stdio IO, plan *planner.Plan, now time.Time) error {
 func stepSummary(s planner.Step, ordinary []string) string {
 	var parts []string
 	if sub := s.Pipeline; sub != nil && sub.Plan != nil {
-		parts = append(parts, fmt.Sprintf("runs pipeline %s (%d steps, %s)", sub.Plan.Pipeline, len(sub.Plan.Steps), sub.Plan.Source))
+		parts = append(parts, fmt.Sprintf("runs pipeline %s (%s, %s)", sub.Plan.Pipeline, countSteps(len(sub.Plan.Steps)), sub.Plan.Source))
 	}
 	deps := s.DependsOn
 	if s.RunOn != spec.RunOnSuccess && len(ordinary) > 1 && len(deps) >= len(ordinary) {
@@ -450,17 +468,58 @@ func stepSummary(s planner.Step, ordinary []string) string {
 	}
 	if s.Kind != "wait" {
 		parts = append(parts, fmt.Sprintf("timeout %s", s.Timeout))
-		if s.Kind != "pipeline" {
+		if planner.KindPolls(s.Kind) {
 			parts = append(parts, fmt.Sprintf("poll %s..%s", s.Poll.Interval, s.Poll.MaxInterval))
 		}
 		if s.Retry.MaxAttempts > 1 {
-			parts = append(parts, fmt.Sprintf("runs up to %d times", s.Retry.MaxAttempts))
+			parts = append(parts, retrySummary(s.Retry))
 		}
 	}
 	if s.OnFailure != "" && s.OnFailure != spec.OnFailureFail {
 		parts = append(parts, "on failure "+s.OnFailure)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// retrySummary says how often a step runs and how far apart: "runs up to
+// 3 times, 5s apart ×2 up to 1m0s, not on DLI.0005".
+func retrySummary(r planner.Retry) string {
+	s := fmt.Sprintf("runs up to %d times, %s apart", r.MaxAttempts, r.InitialInterval)
+	if r.Backoff != 1 && r.MaxInterval > r.InitialInterval {
+		s += fmt.Sprintf(" ×%s up to %s", strconv.FormatFloat(r.Backoff, 'g', -1, 64), r.MaxInterval)
+	}
+	if len(r.NonRetryable) > 0 {
+		s += ", not on " + strings.Join(r.NonRetryable, ", ")
+	}
+	return s
+}
+
+// compactJSON writes a value as JSON on one line, strings quoted, so that
+// spaces, empty strings and nesting show.
+func compactJSON(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// byteSize writes a size in bytes, or in KiB from 1 KiB.
+func byteSize(n int) string {
+	if n < 1<<10 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
+}
+
+// countSteps writes "1 step", "2 steps".
+func countSteps(n int) string {
+	if n == 1 {
+		return "1 step"
+	}
+	return fmt.Sprintf("%d steps", n)
 }
 
 // compileFile loads and compiles a spec, printing any diagnostics. The
