@@ -323,6 +323,11 @@ func TestPlanTemplateErrors(t *testing.T) {
 			want:  []pathDiag{{"4:26-4:43", "cloud.endpoints.dli", "Invalid endpoint", `This template gives "dli.x", which is not a URL; an endpoint is https://host[:port].`}},
 		},
 		{
+			name:  "a password",
+			cloud: "cloud: {endpoints: {dli: 'https://u:${params.s}@dli'}}\n",
+			want:  []pathDiag{{"4:26-4:53", "cloud.endpoints.dli", "Literal credential", "This template gives an endpoint with a password. " + spec.EndpointPasswordDetail}},
+		},
+		{
 			// Reported as a parameter without a value, only.
 			name:  "a param with no value",
 			cloud: "description: '${params.need}'\n",

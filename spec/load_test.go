@@ -565,6 +565,14 @@ func TestLoadErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "password in an endpoint",
+			src:  "name: p\ncloud:\n  endpoints:\n    dli: \"https://admin:hunter2@dli.example.com/v1\"\n    cdm: https://u:p%40ss@cdm.example.com:8443\n    iam: https://user@iam.example.com/a@b?x=c:d@e\nsteps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{
+				{"5:20-5:26", "Literal credential", EndpointPasswordDetail},
+				{"4:25-4:32", "Literal credential", EndpointPasswordDetail},
+			},
+		},
+		{
 			name: "field set twice",
 			src:  "name: p\nname: q\nsteps:\n  - id: a\n    kind: dli.sql\n    kind: dli.sql\n",
 			want: []wantDiag{
