@@ -115,6 +115,9 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 				c.subs[s.ID] = st.Pipeline
 			}
 		}
+		if s.Kind == "wait" {
+			c.waitFields(s)
+		}
 		st.Retry, st.Poll, st.Timeout = c.options(p.Defaults, s)
 		st.OnFailure = cmp.Or(s.OnFailure, p.Defaults.OnFailure, spec.OnFailureFail)
 		if st.RunOn == "" {
@@ -232,6 +235,25 @@ func (c *compiler) errorf(r hcl.Range, summary, format string, args ...any) {
 		Detail:   fmt.Sprintf(format, args...),
 		Subject:  r.Ptr(),
 	})
+}
+
+// waitFields refuses the fields written on wait step s that its run
+// ignores: it sleeps once, calling no service and checking no job. Those
+// set in defaults are not refused, as they are meant for the other steps.
+// on_failure applies (its until may be bad when it runs), as does if.
+func (c *compiler) waitFields(s *spec.Step) {
+	for _, f := range []struct{ name, hint string }{
+		{"for_each", "To wait per element, give the for_each to a pipeline step whose sub-pipeline starts with the wait."},
+		{"max_parallel", "It bounds for_each items, and a wait has none."},
+		{"retry", "It calls no service, so there is nothing to retry."},
+		{"poll", "It checks no job's status."},
+		{"timeout", "To wait less, shorten its duration or move its until."},
+	} {
+		if r, ok := s.FieldRanges[f.name]; ok {
+			c.errorf(r, "Field does not apply to wait",
+				"A wait step waits its duration or until its time, once; %s does not apply to it. %s", f.name, f.hint)
+		}
+	}
 }
 
 // errorOn is errorf for a diagnostic whose YAML path its subject alone

@@ -1047,3 +1047,38 @@ func TestKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitFields: the fields a wait step's run ignores are refused when
+// written on the step, at the field; those from defaults are not, nor are
+// if and on_failure, which apply.
+func TestWaitFields(t *testing.T) {
+	const prefix = "A wait step waits its duration or until its time, once; "
+	for _, tt := range []struct {
+		name, src string
+		want      []pathDiag
+	}{
+		{"every field",
+			"name: p\nsteps:\n  - id: w\n    kind: wait\n    for_each: '${range(3)}'\n    max_parallel: 2\n    retry: {max_attempts: 3}\n    poll: {interval: 5s}\n    timeout: 1h\n    with: {duration: 1m}\n",
+			[]pathDiag{
+				{"5:5-5:13", "steps[0].for_each", "Field does not apply to wait", prefix + "for_each does not apply to it. To wait per element, give the for_each to a pipeline step whose sub-pipeline starts with the wait."},
+				{"6:5-6:17", "steps[0].max_parallel", "Field does not apply to wait", prefix + "max_parallel does not apply to it. It bounds for_each items, and a wait has none."},
+				{"7:5-7:10", "steps[0].retry", "Field does not apply to wait", prefix + "retry does not apply to it. It calls no service, so there is nothing to retry."},
+				{"8:5-8:9", "steps[0].poll", "Field does not apply to wait", prefix + "poll does not apply to it. It checks no job's status."},
+				{"9:5-9:12", "steps[0].timeout", "Field does not apply to wait", prefix + "timeout does not apply to it. To wait less, shorten its duration or move its until."},
+			}},
+		{"flow style",
+			"name: p\nsteps:\n  - {id: w, kind: wait, for_each: [a, b], with: {duration: 1m}}\n",
+			[]pathDiag{{"3:25-3:33", "steps[0].for_each", "Field does not apply to wait", prefix + "for_each does not apply to it. To wait per element, give the for_each to a pipeline step whose sub-pipeline starts with the wait."}}},
+		{"defaults, if and on_failure",
+			"name: p\ndefaults: {retry: {max_attempts: 3}, poll: {interval: 5s}, timeout: 1h, on_failure: continue}\nsteps:\n  - {id: w, kind: wait, if: true, on_failure: continue, with: {duration: 1m}}\n",
+			nil},
+		{"other kinds",
+			"name: p\nsteps:\n  - {id: a, kind: dli.sql, for_each: [a], timeout: 1h, retry: {max_attempts: 2}, with: {sql: '${item}'}}\n",
+			nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, got := compileDiags(t, tt.src, nil)
+			checkPathDiags(t, got, tt.want)
+		})
+	}
+}

@@ -506,7 +506,12 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 		if sn.Kind != yaml.MappingNode {
 			continue
 		}
-		s := &Step{Range: l.rng(sn), Path: fmt.Sprintf("steps[%d]", i)}
+		s := &Step{Range: l.rng(sn), Path: fmt.Sprintf("steps[%d]", i), FieldRanges: map[string]hcl.Range{}}
+		for j := 0; j+1 < len(sn.Content); j += 2 {
+			if k := sn.Content[j].Value; f[k] == sn.Content[j+1] {
+				s.FieldRanges[k] = l.rng(sn.Content[j])
+			}
+		}
 		if v, ok := f["id"]; ok && !l.template(v, "`id`") {
 			s.ID, s.Range = l.str(v), l.rng(v)
 			switch prev, dup := seen[s.ID]; {

@@ -107,6 +107,7 @@ func withoutRanges(p *Pipeline) *Pipeline {
 	for _, s := range p.Steps {
 		c := *s
 		c.Range, c.KindRange, c.WithRange, c.Path = hcl.Range{}, hcl.Range{}, hcl.Range{}, ""
+		c.FieldRanges = nil
 		c.StepOptions = optionsWithoutRanges(s.StepOptions)
 		c.DependsOn = nil
 		for _, d := range s.DependsOn {
@@ -231,6 +232,8 @@ func TestLoadValid(t *testing.T) {
 		{"defaults.retry.max_interval", p.Defaults.Retry.MaxIntervalRange, "11:19-11:21", "2m"},
 		{"defaults.poll.interval", p.Defaults.Poll.IntervalRange, "15:15-15:17", "5s"},
 		{"steps[2].poll.max_interval", p.Steps[2].Poll.MaxIntervalRange, "45:21-45:24", "10s"},
+		{"steps[1].retry key", p.Steps[1].FieldRanges["retry"], "35:5-35:10", "retry"},
+		{"steps[1].timeout key", p.Steps[1].FieldRanges["timeout"], "37:5-37:12", "timeout"},
 	}
 	for i, s := range p.Steps {
 		if want := fmt.Sprintf("steps[%d]", i); s.Path != want {
