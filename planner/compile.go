@@ -327,6 +327,13 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 		// mapping for http's body) they are reported.
 		c.literalCredentials(v.Node, k, in.Secret)
 		conv, err := in.convert(v.Raw)
+		if ie, ok := err.(itemErrors); ok && seqItem(v.Node, 0) != nil {
+			for _, e := range ie {
+				item := seqItem(v.Node, e.index)
+				c.errorOn(itemRange(c, item), onValue(item), fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, e.err)
+			}
+			continue
+		}
 		if err != nil {
 			c.errorOn(v.Range, onValue(v.Node), fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, err)
 			continue
@@ -357,6 +364,26 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 		c.errorOn(r, at, "Invalid inputs", "%s", err)
 	}
 	return b
+}
+
+// seqItem returns item i of sequence n, through aliases, or nil.
+func seqItem(n *yaml.Node, i int) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+		return nil
+	}
+	return n.Content[i]
+}
+
+// itemRange is where item n of a list is written: a scalar as the loader
+// gives it, a collection at its start.
+func itemRange(c *compiler, n *yaml.Node) hcl.Range {
+	if n.Kind == yaml.ScalarNode {
+		return c.rng(n)
+	}
+	return rangeOfNode(c.p, n)
 }
 
 // options resolves a step's retry, poll and timeout: the step's own value,

@@ -79,7 +79,7 @@ func TestTemplateTypes(t *testing.T) {
 		{
 			name: "a mapping for a list input",
 			step: "{id: c, kind: http, with: {url: 'https://x', expect_status: '${params.m}'}}",
-			want: []pathDiag{{"6:65-6:78", "steps[2].with.expect_status", `Invalid input "expect_status"`, "http: expected a list; this template gives a mapping."}},
+			want: []pathDiag{{"6:65-6:78", "steps[2].with.expect_status", `Invalid input "expect_status"`, "http: expected a list of HTTP status codes; this template gives a mapping."}},
 		},
 		{
 			name: "a mapping for a mapping input's value",
@@ -207,7 +207,7 @@ func TestTemplateTypesAccepted(t *testing.T) {
 		"{id: c, kind: dis.stream, with: {name: s, partitions: '${steps.a.outputs.input_row_count}', auto_scale: '${params.b}'}}",
 		"{id: c, kind: dis.stream, with: {name: s, partitions: '${params.n * 2}'}}",
 		"{id: c, kind: dis.stream, with: {name: s, partitions: 1, auto_scale: '${steps.a.outputs.job_id}'}}",
-		"{id: c, kind: http, with: {url: 'https://x/${params.s}', expect_status: '${params.l}', headers: {A: '${params.n}'}}}",
+		"{id: c, kind: http, with: {url: 'https://x/${params.s}', expect_status: ['${params.n * 100}', 204], headers: {A: '${params.n}'}}}",
 		"{id: c, kind: dis.dump_task, with: {stream: s, name: n, destination: OBS, descriptor: {a: '${params.l}', b: '${params.m}'}}}",
 		"{id: c, kind: dli.sql, if: '${params.b}', with: {sql: x}}",
 		"{id: c, kind: dli.sql, if: '${steps.a.outputs.input_row_count > 0}', with: {sql: x}}",
