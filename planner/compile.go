@@ -118,6 +118,9 @@ func CompileWith(p *spec.Pipeline, opts Options) (*Plan, hcl.Diagnostics) {
 				c.subs[s.ID] = st.Pipeline
 			}
 		}
+		if s.Kind == "wait" {
+			c.waitFields(s)
+		}
 		st.Retry, st.Poll, st.Timeout = c.options(p.Defaults, s)
 		st.OnFailure = cmp.Or(s.OnFailure, p.Defaults.OnFailure, spec.OnFailureFail)
 		if st.RunOn == "" {
@@ -240,6 +243,25 @@ func (c *compiler) errorf(r hcl.Range, summary, format string, args ...any) {
 	})
 }
 
+// waitFields refuses the fields written on wait step s that its run
+// ignores: it sleeps once, calling no service and checking no job. Those
+// set in defaults are not refused, as they are meant for the other steps.
+// on_failure applies (its until may be bad when it runs), as does if.
+func (c *compiler) waitFields(s *spec.Step) {
+	for _, f := range []struct{ name, hint string }{
+		{"for_each", "To wait per element, give the for_each to a pipeline step whose sub-pipeline starts with the wait."},
+		{"max_parallel", "It bounds for_each items, and a wait has none."},
+		{"retry", "It calls no service, so there is nothing to retry."},
+		{"poll", "It checks no job's status."},
+		{"timeout", "To wait less, shorten its duration or move its until."},
+	} {
+		if r, ok := s.FieldRanges[f.name]; ok {
+			c.errorf(r, "Field does not apply to wait",
+				"A wait step waits its duration or until its time, once; %s does not apply to it. %s", f.name, f.hint)
+		}
+	}
+}
+
 // errorOn is errorf for a diagnostic whose YAML path its subject alone
 // does not give (spec.OnMapping, spec.AtPath).
 func (c *compiler) errorOn(r hcl.Range, extra any, summary, format string, args ...any) {
@@ -311,6 +333,13 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 		// mapping for http's body) they are reported.
 		c.literalCredentials(v.Node, k, in.Secret)
 		conv, err := in.convert(v.Raw)
+		if ie, ok := err.(itemErrors); ok && seqItem(v.Node, 0) != nil {
+			for _, e := range ie {
+				item := seqItem(v.Node, e.index)
+				c.errorOn(itemRange(c, item), onValue(item), fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, e.err)
+			}
+			continue
+		}
 		if err != nil {
 			c.errorOn(v.Range, onValue(v.Node), fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, err)
 			continue
@@ -341,6 +370,26 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 		c.errorOn(r, at, "Invalid inputs", "%s", err)
 	}
 	return b
+}
+
+// seqItem returns item i of sequence n, through aliases, or nil.
+func seqItem(n *yaml.Node, i int) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+		return nil
+	}
+	return n.Content[i]
+}
+
+// itemRange is where item n of a list is written: a scalar as the loader
+// gives it, a collection at its start.
+func itemRange(c *compiler, n *yaml.Node) hcl.Range {
+	if n.Kind == yaml.ScalarNode {
+		return c.rng(n)
+	}
+	return rangeOfNode(c.p, n)
 }
 
 // options resolves a step's retry, poll and timeout: the step's own value,

@@ -1047,3 +1047,83 @@ func TestKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitFields: the fields a wait step's run ignores are refused when
+// written on the step, at the field; those from defaults are not, nor are
+// if and on_failure, which apply.
+func TestWaitFields(t *testing.T) {
+	const prefix = "A wait step waits its duration or until its time, once; "
+	for _, tt := range []struct {
+		name, src string
+		want      []pathDiag
+	}{
+		{"every field",
+			"name: p\nsteps:\n  - id: w\n    kind: wait\n    for_each: '${range(3)}'\n    max_parallel: 2\n    retry: {max_attempts: 3}\n    poll: {interval: 5s}\n    timeout: 1h\n    with: {duration: 1m}\n",
+			[]pathDiag{
+				{"5:5-5:13", "steps[0].for_each", "Field does not apply to wait", prefix + "for_each does not apply to it. To wait per element, give the for_each to a pipeline step whose sub-pipeline starts with the wait."},
+				{"6:5-6:17", "steps[0].max_parallel", "Field does not apply to wait", prefix + "max_parallel does not apply to it. It bounds for_each items, and a wait has none."},
+				{"7:5-7:10", "steps[0].retry", "Field does not apply to wait", prefix + "retry does not apply to it. It calls no service, so there is nothing to retry."},
+				{"8:5-8:9", "steps[0].poll", "Field does not apply to wait", prefix + "poll does not apply to it. It checks no job's status."},
+				{"9:5-9:12", "steps[0].timeout", "Field does not apply to wait", prefix + "timeout does not apply to it. To wait less, shorten its duration or move its until."},
+			}},
+		{"flow style",
+			"name: p\nsteps:\n  - {id: w, kind: wait, for_each: [a, b], with: {duration: 1m}}\n",
+			[]pathDiag{{"3:25-3:33", "steps[0].for_each", "Field does not apply to wait", prefix + "for_each does not apply to it. To wait per element, give the for_each to a pipeline step whose sub-pipeline starts with the wait."}}},
+		{"defaults, if and on_failure",
+			"name: p\ndefaults: {retry: {max_attempts: 3}, poll: {interval: 5s}, timeout: 1h, on_failure: continue}\nsteps:\n  - {id: w, kind: wait, if: true, on_failure: continue, with: {duration: 1m}}\n",
+			nil},
+		{"other kinds",
+			"name: p\nsteps:\n  - {id: a, kind: dli.sql, for_each: [a], timeout: 1h, retry: {max_attempts: 2}, with: {sql: '${item}'}}\n",
+			nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, got := compileDiags(t, tt.src, nil)
+			checkPathDiags(t, got, tt.want)
+		})
+	}
+}
+
+// TestExpectStatus: http's expect_status is read by the worker as a list
+// of integers, so every item is checked when planning, at the item: a
+// whole number from 100 to 599, or a template giving a number.
+func TestExpectStatus(t *testing.T) {
+	const bad = "http: every item must be an HTTP status code, a whole number from 100 to 599; found "
+	const head = "name: p\nparams: {n: 2, l: [a]}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"
+	for _, tt := range []struct {
+		name, with string
+		want       []pathDiag
+	}{
+		{"valid", "expect_status: [100, 200, 204.0, 599, '${params.n * 100}']", nil},
+		{"strings, out of range, fractions",
+			"expect_status: [200, \"2xx\", 999, 204.5, '200', 99, null, [201]]",
+			[]pathDiag{
+				{"5:71-5:76", "steps[1].with.expect_status[1]", `Invalid input "expect_status"`, bad + `the string "2xx".`},
+				{"5:78-5:81", "steps[1].with.expect_status[2]", `Invalid input "expect_status"`, bad + "999."},
+				{"5:83-5:88", "steps[1].with.expect_status[3]", `Invalid input "expect_status"`, bad + "204.5."},
+				{"5:90-5:95", "steps[1].with.expect_status[4]", `Invalid input "expect_status"`, bad + `the string "200".`},
+				{"5:97-5:99", "steps[1].with.expect_status[5]", `Invalid input "expect_status"`, bad + "99."},
+				{"5:101-5:105", "steps[1].with.expect_status[6]", `Invalid input "expect_status"`, bad + "nothing (null)."},
+				{"5:107-5:107", "steps[1].with.expect_status[7]", `Invalid input "expect_status"`, bad + "a list."},
+			}},
+		{"not a list", "expect_status: 200",
+			[]pathDiag{{"5:65-5:68", "steps[1].with.expect_status", `Invalid input "expect_status"`, "http: expected a list of HTTP status codes."}}},
+		{"a step's output, a string",
+			"expect_status: ['${steps.a.outputs.job_id}']",
+			[]pathDiag{{"5:66-5:93", "steps[1].with.expect_status[0]", `Invalid input "expect_status"`, "http: every item must be an HTTP status code, a whole number from 100 to 599; this template gives a string."}}},
+		{"a list of strings",
+			"expect_status: '${params.l}'",
+			[]pathDiag{{"5:65-5:78", "steps[1].with.expect_status", `Invalid input "expect_status"`, "http: expected a list of HTTP status codes; this template gives a list."}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, got := compileDiags(t, head+"  - {id: h, kind: http, with: {url: 'https://x', "+tt.with+"}}\n", nil)
+			checkPathDiags(t, got, tt.want)
+		})
+	}
+}
+
+// TestWholeNumberInputs: the worker reads every number input as a whole
+// number, so a fraction is refused when planning.
+func TestWholeNumberInputs(t *testing.T) {
+	_, got := compileDiags(t, "name: p\nsteps:\n  - {id: s, kind: dis.stream, with: {name: s, partitions: 2.5, retention_hours: 24.0}}\n", nil)
+	checkPathDiags(t, got, []pathDiag{{"3:59-3:62", "steps[0].with.partitions", `Invalid input "partitions"`, "dis.stream: expected a whole number, found 2.5."}})
+}

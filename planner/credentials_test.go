@@ -185,6 +185,7 @@ func TestCredentialValues(t *testing.T) {
 // is stored in the plan.
 func TestCredentialParams(t *testing.T) {
 	const detail = "Parameter %q is named like a credential, and %s stored in the plan and in workflow history in clear text. Give the credential to the worker and write ${secret.NAME} where it is used, in a step's with."
+	const under = "Parameter %q holds a credential under %q, and %s stored in the plan and in workflow history in clear text. Give the credential to the worker and write ${secret.NAME} where it is used, in a step's with."
 	step := "steps:\n  - {id: a, kind: dli.sql, with: {sql: select 1}}\n"
 	for _, tt := range []struct {
 		name, params string
@@ -197,7 +198,22 @@ func TestCredentialParams(t *testing.T) {
 			[]wantDiag{{"3:34-3:37", "Literal credential", fmt.Sprintf(detail, "token", "its default is")}}},
 		{"--param", "params:\n  token: {type: string}\n", map[string]string{"token": "zzz"},
 			[]wantDiag{{"3:3-3:8", "Literal credential", fmt.Sprintf(detail, "token", "a --param value is")}}},
-		{"not credentials", "params:\n  use_token: true\n  token_count: 3\n  secret_name: db\n  password_policy: strict\n  token: {type: string, default: \"\"}\n", nil, nil},
+		{"number default", "params:\n  token: 12345\n", nil,
+			[]wantDiag{{"3:10-3:15", "Literal credential", fmt.Sprintf(detail, "token", "its default is")}}},
+		{"in a map default", "params:\n  db: {host: db1, password: hunter2, use_token: true}\n", nil,
+			[]wantDiag{{"3:29-3:36", "Literal credential", fmt.Sprintf(under, "db", "password", "its default is")}}},
+		{"number in a list default", "params:\n  dbs: {type: list, default: [{host: a, api_key: 42}]}\n", nil,
+			[]wantDiag{{"3:50-3:52", "Literal credential", fmt.Sprintf(under, "dbs", "api_key", "its default is")}}},
+		{"nested, block style", "params:\n  conn:\n    opts:\n      Secret: [\"a\", \"\"]\n", nil,
+			[]wantDiag{{"5:16-5:19", "Literal credential", fmt.Sprintf(under, "conn", "Secret", "its default is")}}},
+		{"default overridden", "params:\n  db: {host: db1, password: hunter2}\n", map[string]string{"db": `{"host":"db2"}`},
+			[]wantDiag{{"3:29-3:36", "Literal credential", fmt.Sprintf(under, "db", "password", "its default is")}}},
+		{"--param map", "params:\n  db: {type: map}\n", map[string]string{"db": `{"host":"db2","conf":{"token":7}}`},
+			[]wantDiag{{"3:3-3:5", "Literal credential", fmt.Sprintf(under, "db", "token", "a --param value is")}}},
+		{"--param list", "params:\n  dbs: {type: list}\n", map[string]string{"dbs": `[{"password":"x"}]`},
+			[]wantDiag{{"3:3-3:6", "Literal credential", fmt.Sprintf(under, "dbs", "password", "a --param value is")}}},
+		{"--param map, no credential", "params:\n  db: {type: map}\n", map[string]string{"db": `{"password":"","use_token":true,"token_count":3}`}, nil},
+		{"not credentials", "params:\n  conf: {password_policy: strict, token_count: 3, token: null}\n  use_token: true\n  token_count: 3\n  secret_name: db\n  password_policy: strict\n  token: {type: string, default: \"\"}\n", nil, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, diags := CompileWith(load(t, "name: p\n"+tt.params+step), Options{Params: tt.overrides})

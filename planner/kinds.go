@@ -34,6 +34,16 @@ const (
 	TypeTime
 	// TypeURL is an absolute http or https URL.
 	TypeURL
+	// TypeStatusList is a list of HTTP status codes, whole numbers from
+	// 100 to 599: the worker reads it as a list of integers, so a string
+	// ("200", "2xx") or a fraction would fail the step when it runs.
+	TypeStatusList
+)
+
+// Bounds of an HTTP status code.
+const (
+	minStatus = 100
+	maxStatus = 599
 )
 
 func (t InputType) String() string {
@@ -56,6 +66,8 @@ func (t InputType) String() string {
 		return "an RFC 3339 time"
 	case TypeURL:
 		return "an http or https URL"
+	case TypeStatusList:
+		return "a list of HTTP status codes"
 	}
 	return "a string"
 }
@@ -248,7 +260,7 @@ func Kinds() []Kind {
 				{Name: "headers", Type: TypeStringMap, Doc: "request headers; credentials as ${secret.NAME}"},
 				{Name: "body", Type: TypeString, Doc: "request body"},
 				{Name: "sign", Type: TypeBool, Doc: "sign the request with the worker's AK/SK"},
-				{Name: "expect_status", Type: TypeList, Doc: "acceptable status codes (default any 2xx)"},
+				{Name: "expect_status", Type: TypeStatusList, Doc: "acceptable status codes, whole numbers from 100 to 599 (default any 2xx)"},
 			},
 			Outputs:  []string{"status", "body"},
 			Runnable: true,
@@ -336,6 +348,11 @@ func (in Input) convert(v any) (any, error) {
 		case int:
 			return int64(x), nil
 		case float64:
+			// Every number input is a count the worker reads as a
+			// whole number: 2.5 would fail the step when it runs.
+			if !math.IsInf(x, 0) && !math.IsNaN(x) && x != math.Trunc(x) {
+				return nil, fmt.Errorf("expected a whole number, found %v", x)
+			}
 			if !math.IsInf(x, 0) && !math.IsNaN(x) {
 				return x, nil
 			}
@@ -389,6 +406,24 @@ func (in Input) convert(v any) (any, error) {
 			out = append(out, s)
 		}
 		return out, nil
+	case TypeStatusList:
+		list, ok := v.([]any)
+		if !ok {
+			break
+		}
+		out := make([]any, 0, len(list))
+		var bad itemErrors
+		for i, e := range list {
+			code, ok := statusCode(e)
+			if !ok {
+				bad = append(bad, itemError{index: i, err: fmt.Errorf("every item must be an HTTP status code, a whole number from %d to %d; found %s", minStatus, maxStatus, describeItem(e))})
+			}
+			out = append(out, code)
+		}
+		if bad != nil {
+			return nil, bad
+		}
+		return out, nil
 	case TypeStringMap:
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -412,6 +447,51 @@ func (in Input) convert(v any) (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("expected %s", in.Type)
+}
+
+// itemError is an error in item index of a list input, to be reported
+// where the item is written; itemErrors are those of one input.
+type itemError struct {
+	index int
+	err   error
+}
+
+type itemErrors []itemError
+
+func (e itemErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, ie := range e {
+		msgs[i] = fmt.Sprintf("item %d: %s", ie.index+1, ie.err)
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// statusCode reads item v of a status list: a whole number from 100 to
+// 599, or a template (checked for its type where templates are).
+func statusCode(v any) (any, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, x >= minStatus && x <= maxStatus
+	case int:
+		return int64(x), x >= minStatus && x <= maxStatus
+	case float64:
+		return int64(x), x == math.Trunc(x) && x >= minStatus && x <= maxStatus
+	case string:
+		return x, expr.HasTemplate(x)
+	}
+	return nil, false
+}
+
+// describeItem names a list item for messages: numbers and strings as
+// written, anything else by its type.
+func describeItem(v any) string {
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("the string %q", x)
+	case int, int64, float64:
+		return fmt.Sprint(x)
+	}
+	return describeValue(v)
 }
 
 func scalarString(v any) (string, bool) {

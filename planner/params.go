@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"gopkg.in/yaml.v3"
 
 	"github.com/pipectl/pipectl/spec"
 )
@@ -146,21 +147,101 @@ func (c *compiler) env(p *spec.Pipeline, lookup func(string) (string, bool)) map
 }
 
 // credentialParam refuses a credential given as a parameter's value: a
-// parameter named like one (db_password, api_token) with a string default
-// or --param value. Parameters are stored in the plan, and so in workflow
-// history, in clear text; a credential belongs to the worker, as a secret.
+// parameter named like one (db_password, api_token) with a string or
+// number default or --param value, or a map or list parameter whose value
+// holds one under a key named like one ({host: db1, password: x}).
+// Parameters are stored in the plan, and so in workflow history, in clear
+// text; a credential belongs to the worker, as a secret.
 func (c *compiler) credentialParam(prm *spec.Param, overrides map[string]string) {
-	if !credentialKey(prm.Name) {
-		return
-	}
-	const detail = "Parameter %q is named like a credential, and %s stored in the plan and in workflow history in clear text. Give the credential to the worker and write ${secret.NAME} where it is used, in a step's with."
+	const detail = "Parameter %q %s, and %s stored in the plan and in workflow history in clear text. Give the credential to the worker and write ${secret.NAME} where it is used, in a step's with."
+	named := credentialKey(prm.Name)
 	if raw, ok := overrides[prm.Name]; ok && raw != "" {
-		c.errorf(prm.Range, "Literal credential", detail, prm.Name, "a --param value is")
-		return
-	}
-	if prm.Default != nil {
-		if v, ok := prm.Default.Raw.(string); ok && v != "" {
-			c.errorf(prm.Default.Range, "Literal credential", detail, prm.Name, "its default is")
+		switch {
+		case prm.Type == spec.ParamBool:
+		case named && prm.Type != spec.ParamList && prm.Type != spec.ParamMap:
+			c.errorf(prm.Range, "Literal credential", detail, prm.Name, "is named like a credential", "a --param value is")
+		case prm.Type == spec.ParamList || prm.Type == spec.ParamMap:
+			v, err := ParseParam(prm.Type, raw)
+			if err != nil {
+				return // reported as an invalid value
+			}
+			if key, ok := jsonCredential(v, prm.Name, named); ok {
+				c.errorf(prm.Range, "Literal credential", detail, prm.Name, fmt.Sprintf("holds a credential under %q", key), "a --param value is")
+			}
 		}
 	}
+	// The default is refused even when overridden: the spec is shared.
+	if prm.Default == nil || prm.Default.Node == nil {
+		return
+	}
+	var walk func(n *yaml.Node, key string, cred bool)
+	walk = func(n *yaml.Node, key string, cred bool) {
+		switch n.Kind {
+		case yaml.ScalarNode:
+			if !cred || !literalScalar(n) {
+				return
+			}
+			if key == prm.Name {
+				c.errorf(c.rng(n), "Literal credential", detail, prm.Name, "is named like a credential", "its default is")
+				return
+			}
+			c.errorf(c.rng(n), "Literal credential", detail, prm.Name, fmt.Sprintf("holds a credential under %q", key), "its default is")
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i].Value
+				walk(n.Content[i+1], k, cred || credentialKey(k))
+			}
+		case yaml.SequenceNode:
+			for _, e := range n.Content {
+				walk(e, key, cred)
+			}
+		case yaml.AliasNode:
+			if n.Alias != nil {
+				walk(n.Alias, key, cred)
+			}
+		}
+	}
+	walk(prm.Default.Node, prm.Name, named)
+}
+
+// literalScalar reports whether n could hold a credential: a non-empty
+// string or a number; null and bools are settings (use_token: true).
+func literalScalar(n *yaml.Node) bool {
+	switch n.Tag {
+	case "!!null", "!!bool":
+		return false
+	case "!!str":
+		return n.Value != ""
+	}
+	return true
+}
+
+// jsonCredential returns the first credential-named key (in sorted order)
+// of v, a parameter's value read from JSON, that holds a non-empty string
+// or a number; cred says v is itself under such a key, named key.
+func jsonCredential(v any, key string, cred bool) (string, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if found, ok := jsonCredential(v[k], k, cred || credentialKey(k)); ok {
+				return found, true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if found, ok := jsonCredential(e, key, cred); ok {
+				return found, true
+			}
+		}
+	case string:
+		return key, cred && v != ""
+	case float64, json.Number:
+		return key, cred
+	}
+	return "", false
 }

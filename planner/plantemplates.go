@@ -40,6 +40,8 @@ func (c *compiler) planTemplates(plan *Plan) (string, spec.Cloud) {
 		case strings.HasPrefix(pt.Path, "cloud.endpoints."):
 			if !spec.EndpointURL(v) {
 				c.errorf(pt.Range, "Invalid endpoint", "This template gives %q, which is not a URL; an endpoint is https://host[:port].", v)
+			} else if from, _ := spec.URLPassword(v); from >= 0 {
+				c.errorf(pt.Range, "Literal credential", "This template gives an endpoint with a password. %s", spec.EndpointPasswordDetail)
 			}
 			cloud.Endpoints[strings.TrimPrefix(pt.Path, "cloud.endpoints.")] = v
 		}

@@ -494,6 +494,9 @@ func inputSchema(in Input) object {
 		typ = obj("type", "object")
 	case TypeList:
 		typ = obj("type", "array")
+	case TypeStatusList:
+		typ = obj("type", "array", "items", obj("anyOf", []any{
+			obj("type", "integer"), ref("template")}))
 	case TypeDuration:
 		typ = obj("type", "string", "pattern", durationInputPattern)
 	case TypeTime:

@@ -240,8 +240,8 @@ func TestJSONSchemaKinds(t *testing.T) {
 			map[string]any{"type": "array", "items": map[string]any{"type": []any{"string", "number", "boolean"}}}, tmpl}}},
 		{"dis.dump_task", "descriptor", map[string]any{"description": "the destination's descriptor, as in the DIS API (required)", "anyOf": []any{
 			map[string]any{"type": "object"}, tmpl}}},
-		{"http", "expect_status", map[string]any{"description": "acceptable status codes (default any 2xx)", "anyOf": []any{
-			map[string]any{"type": "array"}, tmpl}}},
+		{"http", "expect_status", map[string]any{"description": "acceptable status codes, whole numbers from 100 to 599 (default any 2xx)", "anyOf": []any{
+			map[string]any{"type": "array", "items": map[string]any{"anyOf": []any{map[string]any{"type": "integer"}, tmpl}}}, tmpl}}},
 		{"wait", "duration", map[string]any{"description": "how long to wait", "anyOf": []any{
 			map[string]any{"type": "string", "pattern": durationInputPattern}, tmpl}}},
 		{"wait", "until", map[string]any{"description": "when to stop waiting", "anyOf": []any{

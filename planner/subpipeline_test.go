@@ -350,7 +350,31 @@ func TestSubPipelineStepMistakes(t *testing.T) {
 		"parent.yaml": "name: parent\nsteps:\n  - id: sub\n    kind: pipeline\n    for_each: [" + strings.Join(many, ", ") + "]\n    with: {spec: child.yaml, params: {t: \"${item}\"}}\n",
 		"child.yaml":  "name: child\nparams: {t: a}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n",
 	})
-	wantSubDiags(t, got, "parent.yaml:5:15: Too many sub-pipelines")
+	wantSubDiags(t, got, "parent.yaml:5:15: Too many sub-pipelines | A for_each over a pipeline step runs one child workflow per element, at most 100; this one has 101.")
+}
+
+// TestSubPipelineItemsTemplate: a for_each template over a pipeline step
+// whose size planning knows is held to the same limit as a literal list.
+func TestSubPipelineItemsTemplate(t *testing.T) {
+	child := "name: child\nparams: {t: a}\nsteps:\n  - {id: a, kind: dli.sql, with: {sql: x}}\n"
+	parent := func(params, forEach string) string {
+		return "name: parent\n" + params + "steps:\n  - {id: pre, kind: dli.sql, with: {sql: x}}\n  - id: sub\n    kind: pipeline\n    for_each: " + forEach + "\n    with: {spec: child.yaml, params: {t: \"${item}\"}}\n"
+	}
+	const tooMany = "Too many sub-pipelines | A for_each over a pipeline step runs one child workflow per element, at most 100; this template gives %d."
+	for _, tc := range []struct {
+		name, params, forEach string
+		want                  []string
+	}{
+		{"range", "", `"${range(101)}"`, []string{"parent.yaml:6:15: " + fmt.Sprintf(tooMany, 101)}},
+		{"a parameter", "params: {n: 150}\n", `"${range(params.n)}"`, []string{"parent.yaml:7:15: " + fmt.Sprintf(tooMany, 150)}},
+		{"at the limit", "", `"${range(100)}"`, nil},
+		{"known only when it runs", "", `'${split(",", steps.pre.outputs.job_id)}'`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := subDiags(t, map[string]string{"parent.yaml": parent(tc.params, tc.forEach), "child.yaml": child})
+			wantSubDiags(t, got, tc.want...)
+		})
+	}
 }
 
 // TestSubPipelinePlanTemplates checks a sub-pipeline's description and

@@ -118,6 +118,9 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 						i, _ := n.AsBigFloat().Int64()
 						size := int(i)
 						fe.Size = &size
+						if s.Kind == "pipeline" && size > MaxSubPipelineItems {
+							c.errorf(s.ForEach.Range, "Too many sub-pipelines", "A for_each over a pipeline step runs one child workflow per element, at most %d; this template gives %d.", MaxSubPipelineItems, size)
+						}
 					}
 				}
 			}

@@ -79,7 +79,7 @@ func TestTemplateTypes(t *testing.T) {
 		{
 			name: "a mapping for a list input",
 			step: "{id: c, kind: http, with: {url: 'https://x', expect_status: '${params.m}'}}",
-			want: []pathDiag{{"6:65-6:78", "steps[2].with.expect_status", `Invalid input "expect_status"`, "http: expected a list; this template gives a mapping."}},
+			want: []pathDiag{{"6:65-6:78", "steps[2].with.expect_status", `Invalid input "expect_status"`, "http: expected a list of HTTP status codes; this template gives a mapping."}},
 		},
 		{
 			name: "a mapping for a mapping input's value",
@@ -208,7 +208,7 @@ func TestTemplateTypesAccepted(t *testing.T) {
 		"{id: c, kind: dis.stream, with: {name: s, partitions: '${steps.a.outputs.input_row_count}', auto_scale: '${params.b}'}}",
 		"{id: c, kind: dis.stream, with: {name: s, partitions: '${params.n * 2}'}}",
 		"{id: c, kind: dis.stream, with: {name: s, partitions: 1, auto_scale: '${steps.a.outputs.job_id}'}}",
-		"{id: c, kind: http, with: {url: 'https://x/${params.s}', expect_status: '${params.l}', headers: {A: '${params.n}'}}}",
+		"{id: c, kind: http, with: {url: 'https://x/${params.s}', expect_status: ['${params.n * 100}', 204], headers: {A: '${params.n}'}}}",
 		"{id: c, kind: dis.dump_task, with: {stream: s, name: n, destination: OBS, descriptor: {a: '${params.l}', b: '${params.m}'}}}",
 		"{id: c, kind: dli.sql, if: '${params.b}', with: {sql: x}}",
 		"{id: c, kind: dli.sql, if: '${steps.a.outputs.input_row_count > 0}', with: {sql: x}}",
@@ -322,6 +322,11 @@ func TestPlanTemplateErrors(t *testing.T) {
 			name:  "not a URL",
 			cloud: "cloud: {endpoints: {dli: 'dli.${params.s}'}}\n",
 			want:  []pathDiag{{"4:26-4:43", "cloud.endpoints.dli", "Invalid endpoint", `This template gives "dli.x", which is not a URL; an endpoint is https://host[:port].`}},
+		},
+		{
+			name:  "a password",
+			cloud: "cloud: {endpoints: {dli: 'https://u:${params.s}@dli'}}\n",
+			want:  []pathDiag{{"4:26-4:53", "cloud.endpoints.dli", "Literal credential", "This template gives an endpoint with a password. " + spec.EndpointPasswordDetail}},
 		},
 		{
 			// Reported as a parameter without a value, only.

@@ -35,6 +35,11 @@ const (
 	// shapeTextList and shapeTextMap are lists and mappings of text.
 	shapeTextList
 	shapeTextMap
+	// shapeStatusList is a list of HTTP status codes, and shapeStatus one
+	// of them: a number, and not a string, which the worker does not read
+	// as one.
+	shapeStatusList
+	shapeStatus
 )
 
 // inputShape is the shape of an input's whole value.
@@ -52,6 +57,8 @@ func inputShape(in Input) shape {
 		return shapeTextList
 	case TypeStringMap:
 		return shapeTextMap
+	case TypeStatusList:
+		return shapeStatusList
 	}
 	return shapeText // strings, URLs, durations and times
 }
@@ -59,8 +66,11 @@ func inputShape(in Input) shape {
 // elem is the shape of the items of a list, or the values of a mapping,
 // of shape w.
 func (w shape) elem() shape {
-	if w == shapeTextList || w == shapeTextMap {
+	switch w {
+	case shapeTextList, shapeTextMap:
 		return shapeText
+	case shapeStatusList:
+		return shapeStatus
 	}
 	return shapeAny
 }
@@ -78,6 +88,10 @@ func (w shape) expected(at within) string {
 	switch {
 	case at.item && w == shapeText:
 		return "every item must be a string"
+	case w == shapeStatus:
+		return fmt.Sprintf("every item must be an HTTP status code, a whole number from %d to %d", minStatus, maxStatus)
+	case w == shapeStatusList:
+		return "expected a list of HTTP status codes"
 	case at.key != "" && w == shapeText:
 		return fmt.Sprintf("value of %q must be a string", at.key)
 	case w == shapeText:
@@ -168,6 +182,10 @@ func fits(v cty.Value, want shape) bool {
 		return isList(t) && elemsArePrimitive(t)
 	case shapeTextMap:
 		return isMap(t) && elemsArePrimitive(t)
+	case shapeStatus:
+		return t == cty.Number
+	case shapeStatusList:
+		return isList(t) && elemsAreNumbers(t)
 	}
 	return true
 }
@@ -201,6 +219,24 @@ func elemsArePrimitive(t cty.Type) bool {
 	}
 	for _, e := range elems {
 		if !e.IsPrimitiveType() && e != cty.DynamicPseudoType {
+			return false
+		}
+	}
+	return true
+}
+
+// elemsAreNumbers reports whether every element type of list type t is a
+// number, or not known yet.
+func elemsAreNumbers(t cty.Type) bool {
+	elems := []cty.Type{}
+	switch {
+	case t.IsListType(), t.IsSetType():
+		elems = append(elems, t.ElementType())
+	case t.IsTupleType():
+		elems = t.TupleElementTypes()
+	}
+	for _, e := range elems {
+		if e != cty.Number && e != cty.DynamicPseudoType {
 			return false
 		}
 	}

@@ -225,6 +225,12 @@ func (l *loader) endpoints(p *Pipeline, n *yaml.Node) map[string]string {
 		}
 		if !EndpointURL(u) {
 			l.errorAt(v, "Invalid endpoint", "%s is not a URL; write it as https://host[:port].", Excerpt(u))
+		} else if from, to := URLPassword(u); from >= 0 {
+			r := l.rng(v)
+			if m := (&Pipeline{Source: l.src, Filename: l.file, lines: l.lines}).ValueMap(v); m.Exact() {
+				r.Start, r.End = m.Pos(from), m.Pos(to)
+			}
+			l.errorf(r, "Literal credential", "%s", EndpointPasswordDetail)
 		}
 		out[svc] = u
 	}
@@ -235,6 +241,32 @@ func (l *loader) endpoints(p *Pipeline, n *yaml.Node) map[string]string {
 // https URL.
 func EndpointURL(u string) bool {
 	return u == "" || strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")
+}
+
+// EndpointPasswordDetail says why an endpoint may not hold a password.
+const EndpointPasswordDetail = "An endpoint may not hold a password (https://user:PASSWORD@host): it would be stored in the plan and in workflow history in clear text. Write the endpoint as https://host[:port]; the worker signs its requests with its own credentials."
+
+// URLPassword returns where the password of URL u's userinfo
+// (scheme://user:PASSWORD@host) is, as byte offsets, or -1, -1 when it has
+// none.
+func URLPassword(u string) (from, to int) {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return -1, -1
+	}
+	auth := u[i+3:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 {
+		return -1, -1
+	}
+	colon := strings.IndexByte(auth[:at], ':')
+	if colon < 0 || colon+1 == at {
+		return -1, -1
+	}
+	return i + 3 + colon + 1, i + 3 + at
 }
 
 // template reports a template in n, the value of a field that is read as
@@ -491,7 +523,12 @@ func (l *loader) steps(p *Pipeline, n *yaml.Node) {
 		if sn.Kind != yaml.MappingNode {
 			continue
 		}
-		s := &Step{Range: l.rng(sn), Path: fmt.Sprintf("steps[%d]", i)}
+		s := &Step{Range: l.rng(sn), Path: fmt.Sprintf("steps[%d]", i), FieldRanges: map[string]hcl.Range{}}
+		for j := 0; j+1 < len(sn.Content); j += 2 {
+			if k := sn.Content[j].Value; f[k] == sn.Content[j+1] {
+				s.FieldRanges[k] = l.rng(sn.Content[j])
+			}
+		}
 		if v, ok := f["id"]; ok && !l.template(v, "`id`") {
 			s.ID, s.Range = l.str(v), l.rng(v)
 			switch prev, dup := seen[s.ID]; {

@@ -107,6 +107,7 @@ func withoutRanges(p *Pipeline) *Pipeline {
 	for _, s := range p.Steps {
 		c := *s
 		c.Range, c.KindRange, c.WithRange, c.Path = hcl.Range{}, hcl.Range{}, hcl.Range{}, ""
+		c.FieldRanges = nil
 		c.StepOptions = optionsWithoutRanges(s.StepOptions)
 		c.DependsOn = nil
 		for _, d := range s.DependsOn {
@@ -231,6 +232,8 @@ func TestLoadValid(t *testing.T) {
 		{"defaults.retry.max_interval", p.Defaults.Retry.MaxIntervalRange, "11:19-11:21", "2m"},
 		{"defaults.poll.interval", p.Defaults.Poll.IntervalRange, "15:15-15:17", "5s"},
 		{"steps[2].poll.max_interval", p.Steps[2].Poll.MaxIntervalRange, "45:21-45:24", "10s"},
+		{"steps[1].retry key", p.Steps[1].FieldRanges["retry"], "35:5-35:10", "retry"},
+		{"steps[1].timeout key", p.Steps[1].FieldRanges["timeout"], "37:5-37:12", "timeout"},
 	}
 	for i, s := range p.Steps {
 		if want := fmt.Sprintf("steps[%d]", i); s.Path != want {
@@ -609,6 +612,14 @@ func TestLoadErrors(t *testing.T) {
 			want: []wantDiag{
 				{"2:9-2:15", "Unknown field", `"regoin" is not a field of cloud. Did you mean "region"?`},
 				{"2:20-2:30", "Unknown field", `"secret_key" is not a field of cloud; expected one of: region, project_id, endpoints, credentials.`},
+			},
+		},
+		{
+			name: "password in an endpoint",
+			src:  "name: p\ncloud:\n  endpoints:\n    dli: \"https://admin:hunter2@dli.example.com/v1\"\n    cdm: https://u:p%40ss@cdm.example.com:8443\n    iam: https://user@iam.example.com/a@b?x=c:d@e\nsteps:\n  - id: a\n    kind: dli.sql\n",
+			want: []wantDiag{
+				{"5:20-5:26", "Literal credential", EndpointPasswordDetail},
+				{"4:25-4:32", "Literal credential", EndpointPasswordDetail},
 			},
 		},
 		{

@@ -178,6 +178,9 @@ type Step struct {
 	// Path is the step's YAML path, such as steps[2], for messages about
 	// something the step lacks, which has no position of its own.
 	Path string
+	// FieldRanges covers the name of each field written on the step, by
+	// name, for messages about a field that does not apply.
+	FieldRanges map[string]hcl.Range
 }
 
 // Ref names another step, with where the name was written.
