@@ -297,13 +297,15 @@ func TestPipelineMaxParallel(t *testing.T) {
 
 // A pipeline-wide handler (run_on: failure without depends_on) that reads
 // one step's output still waits for, and fires on the failure of, every
-// ordinary step: the planner gives it all of them as dependencies.
+// ordinary step: the planner gives it all of them as dependencies. b runs
+// after a, so that a has its output when b fails rather than being
+// cancelled by b's failure.
 func TestPipelineWideHandlerReadingAnOutput(t *testing.T) {
 	p, diags := spec.Load("handler.yaml", []byte(`name: p
 cloud: {project_id: p1}
 steps:
   - {id: a, kind: dli.sql, with: {sql: select 1}}
-  - {id: b, kind: dli.sql, with: {sql: select 2}}
+  - {id: b, kind: dli.sql, depends_on: a, with: {sql: select 2}}
   - {id: alert, kind: dli.sql, run_on: failure, with: {sql: "select '${steps.a.outputs.job_id}'"}}
 `))
 	if diags.HasErrors() {
