@@ -139,13 +139,15 @@ var about = map[string]string{
 		"`req/s` counts every request, so compare that across services.",
 	"BenchmarkCompile": "Planner: `spec.Load` + `planner.Compile` of generated layered specs of 100, 1,000 and " +
 		"10,000 `dli.sql` steps (planner/bench_test.go), with the default benchtime.",
+	"BenchmarkCompileCycle": "Planner on the same specs with one dependency cycle that every other step comes after: " +
+		"what a mistaken spec costs to reject (the cycle is searched for only among the steps on cycles).",
 }
 
 // order is the order groups appear in; unknown groups follow.
 var order = []string{
 	"BenchmarkOverhead", "BenchmarkHistory", "BenchmarkPolling", "BenchmarkWaiting",
 	"BenchmarkFanOut", "BenchmarkLatency", "BenchmarkServerSettings", "BenchmarkCompile",
-	emulatorTable,
+	"BenchmarkCompileCycle", emulatorTable,
 }
 
 // emulatorTable is the one table of every benchmark of the emulator's
