@@ -2,7 +2,9 @@ package spec
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
 	"gopkg.in/yaml.v3"
@@ -31,10 +33,7 @@ func indexPaths(n *yaml.Node, path string, out *[]pathAt) {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			p := k.Value
-			if path != "" {
-				p = path + "." + k.Value
-			}
+			p := pathKey(path, k.Value)
 			*out = append(*out, pathAt{k.Line, k.Column, p})
 			indexPaths(v, p, out)
 		}
@@ -43,6 +42,22 @@ func indexPaths(n *yaml.Node, path string, out *[]pathAt) {
 			indexPaths(c, fmt.Sprintf("%s[%d]", path, i), out)
 		}
 	}
+}
+
+// plainKey matches the keys a path writes as .key; others, such as
+// Spark's "spark.sql.shuffle.partitions" or "", are written ["key"] so that
+// the path reads unambiguously.
+var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// pathKey is the path of key under the mapping at path.
+func pathKey(path, key string) string {
+	switch {
+	case !plainKey.MatchString(key):
+		return path + "[" + strconv.Quote(key) + "]"
+	case path == "":
+		return key
+	}
+	return path + "." + key
 }
 
 // PathAt returns the YAML path of the value written at pos (e.g.

@@ -9,7 +9,8 @@ import (
 )
 
 func TestPathAt(t *testing.T) {
-	src := "name: p\nsteps:\n  - kind: dli.sql\n    with: {sql: x}\n  - {id: b, kind: wait}\n"
+	src := "name: p\nsteps:\n  - kind: dli.sql\n    with: {sql: x}\n  - {id: b, kind: wait}\n" +
+		"  - {id: c, kind: dli.sql, with: {conf: {spark.sql.x: [1], X-Api-Key: k, with space: v}}}\n"
 	p, _ := Load("p.yaml", []byte(src))
 	if p == nil {
 		t.Fatal("no pipeline")
@@ -23,6 +24,11 @@ func TestPathAt(t *testing.T) {
 		{4, 18, "steps[0].with.sql", "steps[0].with.sql"},
 		{5, 5, "steps[1]", "steps[1]"}, // a flow mapping starts at its brace
 		{5, 9, "steps[1].id", "steps[1].id"},
+		// Keys that are not names are quoted, so the path reads one way.
+		{6, 42, `steps[2].with.conf["spark.sql.x"]`, `steps[2].with.conf["spark.sql.x"]`},
+		{6, 56, `steps[2].with.conf["spark.sql.x"][0]`, `steps[2].with.conf["spark.sql.x"][0]`},
+		{6, 60, "steps[2].with.conf.X-Api-Key", "steps[2].with.conf.X-Api-Key"},
+		{6, 74, `steps[2].with.conf["with space"]`, `steps[2].with.conf["with space"]`},
 	} {
 		pos := hcl.Pos{Line: tc.line, Column: tc.col}
 		if got := p.PathAt(pos); got != tc.path {
