@@ -333,10 +333,9 @@ func (c *compiler) with(s *spec.Step) json.RawMessage {
 		// mapping for http's body) they are reported.
 		c.literalCredentials(v.Node, k, in.Secret)
 		conv, err := in.convert(v.Raw)
-		if ie, ok := err.(itemErrors); ok && seqItem(v.Node, 0) != nil {
-			for _, e := range ie {
-				item := seqItem(v.Node, e.index)
-				c.errorOn(itemRange(c, item), onValue(item), fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, e.err)
+		if ie, ok := err.(itemErrors); ok && itemNodes(v.Node, ie) != nil {
+			for i, item := range itemNodes(v.Node, ie) {
+				c.errorOn(itemRange(c, item), onValue(item), fmt.Sprintf("Invalid input %q", k), "%s: %s.", kind.Name, ie[i].err)
 			}
 			continue
 		}
@@ -381,6 +380,39 @@ func seqItem(n *yaml.Node, i int) *yaml.Node {
 		return nil
 	}
 	return n.Content[i]
+}
+
+// itemNodes are the nodes where the items or values of errs are written
+// in the input written at n, or nil when one cannot be found.
+func itemNodes(n *yaml.Node, errs itemErrors) []*yaml.Node {
+	out := make([]*yaml.Node, len(errs))
+	for i, e := range errs {
+		if e.keyed {
+			out[i] = mapValue(n, e.key)
+		} else {
+			out[i] = seqItem(n, e.index)
+		}
+		if out[i] == nil {
+			return nil
+		}
+	}
+	return out
+}
+
+// mapValue is the value of key in the mapping at n, or nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // itemRange is where item n of a list is written: a scalar as the loader

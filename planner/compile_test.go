@@ -275,16 +275,18 @@ func TestCompileErrors(t *testing.T) {
 		{
 			name: "conf value that is a mapping",
 			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with:\n      sql: x\n      conf:\n        spark.a: {nested: true}\n",
-			want: []wantDiag{{"8:9-8:10", `Invalid input "conf"`,
+			want: []wantDiag{{"8:18-8:18", `Invalid input "conf"`,
 				`dli.sql: value of "spark.a" must be a string, found a mapping.`}},
 		},
 		{
-			// With several bad values the first in key order is named,
-			// the same on every run.
+			// Every bad value is reported where it is written.
 			name: "conf with several bad values",
 			src:  "name: p\nsteps:\n  - id: a\n    kind: dli.sql\n    with:\n      sql: x\n      conf: {z: [1], b: {x: y}, c: ~, a: ok}\n",
-			want: []wantDiag{{"7:13-7:14", `Invalid input "conf"`,
-				`dli.sql: value of "b" must be a string, found a mapping.`}},
+			want: []wantDiag{
+				{"7:17-7:17", `Invalid input "conf"`, `dli.sql: value of "z" must be a string, found a list.`},
+				{"7:25-7:25", `Invalid input "conf"`, `dli.sql: value of "b" must be a string, found a mapping.`},
+				{"7:36-7:37", `Invalid input "conf"`, `dli.sql: value of "c" must be a string, found nothing (null).`},
+			},
 		},
 		{
 			name: "conf that is a string",
@@ -995,7 +997,7 @@ func TestInputConvert(t *testing.T) {
 		{"date as string", TypeString, time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC), nil, "expected a string"},
 		{"list", TypeStringList, []any{"a", 1, true}, []string{"a", "1", "true"}, ""},
 		{"empty list", TypeStringList, []any{}, []string{}, ""},
-		{"list with a list", TypeStringList, []any{"a", []any{}}, nil, "every item must be a string, found a list"},
+		{"list with a list", TypeStringList, []any{"a", []any{}}, nil, "item 2: every item must be a string, found a list"},
 		{"string as list", TypeStringList, "a", nil, "expected a list of strings"},
 		{"map", TypeStringMap, map[string]any{"a": "x", "b": 2, "c": 0.5, "d": true}, map[string]string{"a": "x", "b": "2", "c": "0.5", "d": "true"}, ""},
 		{"map with null", TypeStringMap, map[string]any{"a": nil}, nil, `value of "a" must be a string, found nothing (null)`},

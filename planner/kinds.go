@@ -398,12 +398,16 @@ func (in Input) convert(v any) (any, error) {
 			break
 		}
 		out := make([]string, 0, len(list))
-		for _, e := range list {
+		var bad itemErrors
+		for i, e := range list {
 			s, ok := scalarString(e)
 			if !ok {
-				return nil, fmt.Errorf("every item must be a string, found %s", describeValue(e))
+				bad = append(bad, itemError{index: i, err: fmt.Errorf("every item must be a string, found %s", describeValue(e))})
 			}
 			out = append(out, s)
+		}
+		if bad != nil {
+			return nil, bad
 		}
 		return out, nil
 	case TypeStatusList:
@@ -437,22 +441,29 @@ func (in Input) convert(v any) (any, error) {
 		}
 		sort.Strings(keys)
 		out := make(map[string]string, len(m))
+		var bad itemErrors
 		for _, k := range keys {
 			s, ok := scalarString(m[k])
 			if !ok {
-				return nil, fmt.Errorf("value of %q must be a string, found %s", k, describeValue(m[k]))
+				bad = append(bad, itemError{key: k, keyed: true, err: fmt.Errorf("value of %q must be a string, found %s", k, describeValue(m[k]))})
 			}
 			out[k] = s
+		}
+		if bad != nil {
+			return nil, bad
 		}
 		return out, nil
 	}
 	return nil, fmt.Errorf("expected %s", in.Type)
 }
 
-// itemError is an error in item index of a list input, to be reported
-// where the item is written; itemErrors are those of one input.
+// itemError is an error in item index of a list input, or in the value
+// of key of a mapping input (keyed), to be reported where that is written;
+// itemErrors are those of one input.
 type itemError struct {
 	index int
+	key   string
+	keyed bool
 	err   error
 }
 
@@ -461,6 +472,10 @@ type itemErrors []itemError
 func (e itemErrors) Error() string {
 	msgs := make([]string, len(e))
 	for i, ie := range e {
+		if ie.keyed {
+			msgs[i] = ie.err.Error()
+			continue
+		}
 		msgs[i] = fmt.Sprintf("item %d: %s", ie.index+1, ie.err)
 	}
 	return strings.Join(msgs, "; ")

@@ -92,6 +92,17 @@ func TestTemplateTypes(t *testing.T) {
 			want: []pathDiag{{"6:66-6:79", "steps[2].with.args[1]", `Invalid input "args"`, "dli.spark: every item must be a string; this template gives a list."}},
 		},
 		{
+			// Literal values too are reported where they are written.
+			name: "a literal list for a headers value",
+			step: "{id: c, kind: http, with: {url: 'https://x', headers: {X-Num: '1', X-List: [a]}}}",
+			want: []pathDiag{{"6:80-6:80", "steps[2].with.headers.X-List", `Invalid input "headers"`, `http: value of "X-List" must be a string, found a list.`}},
+		},
+		{
+			name: "a literal mapping for a list of strings' item",
+			step: "{id: c, kind: dli.spark, with: {file: f, queue: q, args: [x, {a: b}]}}",
+			want: []pathDiag{{"6:66-6:66", "steps[2].with.args[1]", `Invalid input "args"`, "dli.spark: every item must be a string, found a mapping."}},
+		},
+		{
 			name: "a list of lists for a list of strings",
 			step: "{id: c, kind: dli.spark, with: {file: f, queue: q, jars: '${[params.l]}'}}",
 			want: []pathDiag{{"6:62-6:77", "steps[2].with.jars", `Invalid input "jars"`, "dli.spark: expected a list of strings; this template gives a list of lists or mappings."}},
