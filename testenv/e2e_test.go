@@ -15,11 +15,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -252,6 +254,52 @@ func TestBusyPortIsAClearError(t *testing.T) {
 	_, err = devserver.Start(devserver.Options{FrontendPort: port, Logger: slog.New(slog.DiscardHandler)})
 	if !testenv.IsPortInUse(err) || !strings.Contains(err.Error(), "already in use") {
 		t.Fatalf("error = %v, want a port-in-use error", err)
+	}
+}
+
+// A port found free but taken by another process before the server
+// listens on it fails that start attempt (the server's Fatal, which would
+// exit the process, and a nil listener used next) and is retried on other
+// ports.
+func TestPortTakenWhileStartingIsRetried(t *testing.T) {
+	for i, name := range []string{"frontend", "frontend HTTP", "history"} {
+		t.Run(name, func(t *testing.T) {
+			var taken int
+			var logs bytes.Buffer
+			srv, err := devserver.Start(devserver.Options{
+				Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+				BeforeListen: func(ports []int) {
+					if taken != 0 {
+						return
+					}
+					taken = ports[i]
+					l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(taken)))
+					if err != nil {
+						t.Errorf("taking port %d: %v", taken, err)
+						return
+					}
+					t.Cleanup(func() { l.Close() })
+				},
+			})
+			if err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			defer srv.Stop()
+			if !strings.Contains(logs.String(), "a port was taken while the Temporal server started") {
+				t.Errorf("no retry warning logged; logs:\n%s", logs.String())
+			}
+			if srv.FrontendAddr() == net.JoinHostPort("127.0.0.1", strconv.Itoa(taken)) {
+				t.Errorf("frontend serves on the port that was taken, %d", taken)
+			}
+			c, err := client.Dial(client.Options{HostPort: srv.FrontendAddr(), Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.CheckHealth(t.Context(), &client.CheckHealthRequest{}); err != nil {
+				t.Errorf("health check: %v", err)
+			}
+		})
 	}
 }
 

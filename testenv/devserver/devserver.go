@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -59,6 +60,11 @@ type Options struct {
 	Logger        *slog.Logger
 	// LogLevel of the server's own logs; it is chatty below Warn.
 	LogLevel slog.Level
+	// BeforeListen, when set, is called on each start attempt with the
+	// server's gRPC and HTTP ports, frontend first, once they are chosen
+	// and before the server listens on them. Tests use it to take a port
+	// in between, as another process may.
+	BeforeListen func(ports []int)
 }
 
 // Server is a running embedded Temporal server.
@@ -112,6 +118,37 @@ type portRaceError struct{ msg string }
 
 func (e *portRaceError) Error() string { return "devserver: " + e.msg }
 
+// buildServer builds the server with Fatal turned into a panic (see
+// fatalRecord) and recovers it as a portRaceError: the server opens its
+// listeners while it is built, in this goroutine, and a port taken since
+// it was found free is what fails there (the HTTP listener returns an
+// error instead). What a failed build opened is
+// left to the GC.
+func buildServer(fatal *fatalRecord, build func() (temporal.Server, error)) (srv temporal.Server, err error) {
+	fatal.setStarting(true)
+	defer fatal.setStarting(false)
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		fp, ok := r.(fatalPanic)
+		if !ok {
+			panic(r)
+		}
+		srv, err = nil, &portRaceError{msg: fp.msg}
+	}()
+	srv, err = build()
+	if errors.Is(err, syscall.EADDRINUSE) {
+		// The frontend's HTTP listener reports a taken port as an error.
+		return nil, &portRaceError{msg: err.Error()}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	return srv, nil
+}
+
 func start(opts Options) (*Server, error) {
 	var err error
 	if opts.FrontendPort, err = claimPort(opts.IP, opts.FrontendPort, "frontend"); err != nil {
@@ -129,6 +166,13 @@ func start(opts Options) (*Server, error) {
 	conf, err := buildConfig(opts, httpPort)
 	if err != nil {
 		return nil, err
+	}
+	if opts.BeforeListen != nil {
+		ports := []int{opts.FrontendPort, httpPort}
+		for _, name := range []string{"history", "matching", "worker"} {
+			ports = append(ports, conf.Services[name].RPC.GRPCPort)
+		}
+		opts.BeforeListen(ports)
 	}
 	level := &slog.LevelVar{}
 	level.Set(opts.LogLevel)
@@ -160,17 +204,19 @@ func start(opts Options) (*Server, error) {
 	for k, v := range opts.DynamicConfig {
 		dyn[dynamicconfig.MakeKey(k)] = v
 	}
-	srv, err := temporal.NewServer(
-		temporal.WithConfig(conf),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithStaticHosts(hosts),
-		temporal.WithLogger(logger),
-		temporal.WithAuthorizer(authorizer),
-		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
-		temporal.WithDynamicConfigClient(dyn),
-	)
+	srv, err := buildServer(logger.fatal, func() (temporal.Server, error) {
+		return temporal.NewServer(
+			temporal.WithConfig(conf),
+			temporal.ForServices(temporal.DefaultServices),
+			temporal.WithStaticHosts(hosts),
+			temporal.WithLogger(logger),
+			temporal.WithAuthorizer(authorizer),
+			temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+			temporal.WithDynamicConfigClient(dyn),
+		)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("devserver: %w", err)
+		return nil, err
 	}
 	if msg := logger.fatal.get(); msg != "" {
 		// Not started, so nothing runs; what it opened is left to the GC.

@@ -19,12 +19,29 @@ type serverLogger struct {
 }
 
 // fatalRecord keeps the first Fatal the server logged. The server's own
-// logger would exit the process; this one cannot, so the server goes on
-// past the failure (a listener it could not open is nil) and Start checks
-// the record instead.
+// logger would exit the process, and the code after a Fatal assumes it
+// did (a listener it could not open is nil and is used next). So while
+// the server is being built, Fatal panics with a fatalPanic that
+// buildServer recovers; afterwards it is only recorded and logged.
 type fatalRecord struct {
-	mu  sync.Mutex
-	msg string
+	mu       sync.Mutex
+	msg      string
+	starting bool
+}
+
+// fatalPanic is what Fatal panics with while the server is built.
+type fatalPanic struct{ msg string }
+
+func (f *fatalRecord) setStarting(v bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starting = v
+}
+
+func (f *fatalRecord) isStarting() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.starting
 }
 
 func (f *fatalRecord) set(msg string) {
@@ -71,4 +88,7 @@ func (s serverLogger) Fatal(msg string, tags ...tag.Tag) {
 		text += fmt.Sprintf(" %s=%v", t.Key(), t.Value())
 	}
 	s.fatal.set(text)
+	if s.fatal.isStarting() {
+		panic(fatalPanic{msg: text})
+	}
 }
