@@ -487,7 +487,8 @@ func inputSchema(in Input) object {
 	case TypeStringMap:
 		typ = obj("type", "object", "additionalProperties", obj("type", scalar))
 	case TypeNumber:
-		typ = obj("type", "number")
+		// Every number input is a count, read as a whole number.
+		typ = obj("type", "integer")
 	case TypeBool:
 		typ = obj("type", "boolean")
 	case TypeObject:

@@ -233,7 +233,7 @@ func TestJSONSchemaKinds(t *testing.T) {
 		{"dli.sql", "conf", map[string]any{"description": "Spark/DLI settings, e.g. spark.sql.shuffle.partitions: \"200\"", "anyOf": []any{
 			map[string]any{"type": "object", "additionalProperties": map[string]any{"type": []any{"string", "number", "boolean"}}}, tmpl}}},
 		{"dis.stream", "partitions", map[string]any{"description": "partition count; raised or lowered if the stream exists (not when auto_scale is on) (required)", "anyOf": []any{
-			map[string]any{"type": "number"}, tmpl}}},
+			map[string]any{"type": "integer"}, tmpl}}},
 		{"dis.stream", "auto_scale", map[string]any{"description": "scale partitions automatically, between 1 and partitions", "anyOf": []any{
 			map[string]any{"type": "boolean"}, tmpl}}},
 		{"dli.spark", "args", map[string]any{"description": "application arguments", "anyOf": []any{
@@ -453,6 +453,8 @@ func TestJSONSchemaValidates(t *testing.T) {
 		{name: "enum input out of enum", src: "name: p\nsteps:\n  - {id: a, kind: http, with: {url: 'https://x', method: FETCH}}\n"},
 		{name: "enum input as template", src: "name: p\nparams: {m: GET}\nsteps:\n  - {id: a, kind: http, with: {url: 'https://x', method: '${params.m}'}}\n", valid: true},
 		{name: "number input", src: "name: p\nsteps:\n  - {id: a, kind: dis.stream, with: {name: s, partitions: 3}}\n", valid: true},
+		{name: "fractional count", src: "name: p\nsteps:\n  - {id: a, kind: dis.stream, with: {name: s, partitions: 2.5}}\n"},
+		{name: "whole count written with a point", src: "name: p\nsteps:\n  - {id: a, kind: dis.stream, with: {name: s, partitions: 3.0}}\n", valid: true},
 		{name: "number input as word", src: "name: p\nsteps:\n  - {id: a, kind: dis.stream, with: {name: s, partitions: three}}\n"},
 		{name: "number input as template", src: "name: p\nparams: {n: 3}\nsteps:\n  - {id: a, kind: dis.stream, with: {name: s, partitions: '${params.n}'}}\n", valid: true},
 		{name: "escaped template is a plain string", src: "name: p\nsteps:\n  - {id: a, kind: dis.stream, with: {name: s, partitions: '$${n}'}}\n"},
