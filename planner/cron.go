@@ -189,13 +189,23 @@ func indexOf(names []string, s string) int {
 	return -1
 }
 
-// next returns the first time after t the cron fires, zero for none.
-// @every fires on multiples of its interval since the Unix epoch, as
-// Temporal's intervals do, not every interval from t as robfig's would.
+// next returns the first time after t the cron fires in t's location, as
+// a Temporal Schedule does (see calendar.next); zero for none. @every
+// fires on multiples of its interval since the Unix epoch, as Temporal's
+// intervals do, not every interval from t as robfig's would.
 func (e *cronExpr) next(t time.Time) time.Time {
-	if d, ok := e.sched.(cron.ConstantDelaySchedule); ok {
-		sec := max(int64(d.Delay/time.Second), 1)
+	switch s := e.sched.(type) {
+	case cron.ConstantDelaySchedule:
+		sec := max(int64(s.Delay/time.Second), 1)
 		return time.Unix((floorDiv(t.Unix(), sec)+1)*sec, 0).In(t.Location())
+	case *cron.SpecSchedule:
+		var first time.Time
+		for _, c := range calendars(s) {
+			if n := c.next(t, t.Location()); !n.IsZero() && (first.IsZero() || n.Before(first)) {
+				first = n
+			}
+		}
+		return first
 	}
 	return e.sched.Next(t)
 }

@@ -82,7 +82,8 @@ func unknownZone(zone string) string {
 }
 
 // NextFireTimes returns the next n times the schedule fires after from, in
-// the schedule's time zone, honouring its start and end.
+// the schedule's time zone, honouring its start and end: the times a
+// Temporal Schedule made from the plan fires at.
 func (s *Schedule) NextFireTimes(from time.Time, n int) ([]time.Time, error) {
 	loc := time.UTC
 	if s.Timezone != "" {
@@ -97,7 +98,9 @@ func (s *Schedule) NextFireTimes(from time.Time, n int) ([]time.Time, error) {
 	}
 	t := from.In(loc)
 	if s.Start != nil && t.Before(*s.Start) {
-		t = s.Start.In(loc).Add(-time.Nanosecond)
+		// As Temporal does: a second before, so that the start fires
+		// when it matches.
+		t = s.Start.In(loc).Add(-time.Second)
 	}
 	var out []time.Time
 	for len(out) < n {

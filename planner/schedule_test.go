@@ -226,3 +226,60 @@ func TestScheduleEveryIsAligned(t *testing.T) {
 		}
 	}
 }
+
+// Around daylight saving time changes the times are those a Temporal
+// Schedule fires at (testenv checks them against Temporal's own code for
+// years of fire times), whatever they are: a time in a repeated hour fires
+// in its second copy, or in both when the cron steps into it from the hour
+// before; a time the change skips does not fire that day; and stepping
+// through a change back, Temporal skips some times.
+func TestScheduleDaylightSavingTime(t *testing.T) {
+	for _, tc := range []struct {
+		name, cron, zone string
+		from             time.Time
+		n                int
+		want             string
+	}{
+		{
+			name: "repeated hour: second copy",
+			cron: "30 2 * * *", zone: "Europe/Berlin", from: time.Date(2026, 10, 24, 12, 0, 0, 0, time.UTC), n: 2,
+			want: "Sun 10-25 02:30 CET,Mon 10-26 02:30 CET",
+		},
+		{
+			name: "repeated hour reached from the hour before: both copies",
+			cron: "30 1 * * *", zone: "America/New_York", from: time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC), n: 3,
+			want: "Sun 11-01 01:30 EDT,Sun 11-01 01:30 EST,Mon 11-02 01:30 EST",
+		},
+		{
+			name: "skipped hour: no fire that day",
+			cron: "30 2 * * *", zone: "Europe/Berlin", from: time.Date(2026, 3, 28, 12, 0, 0, 0, time.UTC), n: 2,
+			want: "Mon 03-30 02:30 CEST,Tue 03-31 02:30 CEST",
+		},
+		{
+			// From 01:20 GMT Temporal's next is 02:40: 01:40, 02:00 and
+			// 02:20 GMT do not fire.
+			name: "every 20 minutes through a change back",
+			cron: "*/20 1-2 * * *", zone: "Europe/London", from: time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC), n: 5,
+			want: "Sun 10-25 01:20 GMT,Sun 10-25 02:40 GMT,Mon 10-26 01:00 GMT,Mon 10-26 01:20 GMT,Mon 10-26 01:40 GMT",
+		},
+		{
+			name: "nothing after 2100, the last year Temporal looks in",
+			cron: "0 0 1 1 *", zone: "", from: time.Date(2099, 6, 1, 0, 0, 0, 0, time.UTC), n: 3,
+			want: "Fri 01-01 00:00 UTC",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next, err := (&Schedule{Cron: tc.cron, Timezone: tc.zone}).NextFireTimes(tc.from, tc.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, n := range next {
+				got = append(got, n.Format("Mon 01-02 15:04 MST"))
+			}
+			if strings.Join(got, ",") != tc.want {
+				t.Errorf("fire times %s, want %s", strings.Join(got, ","), tc.want)
+			}
+		})
+	}
+}
