@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"gopkg.in/yaml.v3"
 
 	"github.com/pipectl/pipectl/spec"
@@ -25,6 +26,26 @@ const (
 	// the plan, so they see only what is known then.
 	inPlan
 )
+
+// knownValue checks the value a template that is a whole input of a
+// checked text type (a URL, duration, time or one of a list) gives when
+// it is known when planning: one reading only parameters and literals.
+// The same template then gives the same value when the step runs.
+func (c *compiler) knownValue(kind, name string, in Input, val cty.Value, v spec.Value) {
+	if in.Type != TypeURL && in.Type != TypeDuration && in.Type != TypeTime && len(in.Enum) == 0 {
+		return
+	}
+	if !val.IsWhollyKnown() || val.IsNull() {
+		return
+	}
+	str, err := convert.Convert(val, cty.String)
+	if err != nil {
+		return // not text: reported by fits
+	}
+	if _, err := in.convert(str.AsString()); err != nil {
+		c.errorOn(v.Range, onValue(v.Node), fmt.Sprintf("Invalid input %q", name), "%s: %s (what this template gives with the plan's parameters).", kind, err)
+	}
+}
 
 // templates checks every template of step s, records where they are, and
 // adds the dependencies implied by reading other steps' outputs: a step
@@ -57,7 +78,13 @@ func (c *compiler) templates(s *spec.Step, st *Step, plan *Plan) {
 				c.givenType(st, name, val, n)
 				return
 			}
-			if !ok || fits(val, want) {
+			if !ok {
+				return
+			}
+			if fits(val, want) {
+				if in, isInput := kind.input(k); isInput && n == v.Node {
+					c.knownValue(kind.Name, k, in, val, v)
+				}
 				return
 			}
 			r := c.rng(n)

@@ -237,6 +237,69 @@ func TestTemplateTypesAccepted(t *testing.T) {
 	}
 }
 
+// TestKnownTemplateValues checks the value of a template that is a whole
+// URL, duration, time or enum input when planning knows it (it reads only
+// parameters with values), as a literal is checked; one that is not known
+// yet is left to the step.
+func TestKnownTemplateValues(t *testing.T) {
+	const head = "name: p\nparams: {u: 'ftp//h.example.com', d: soon, t: tomorrow, m: FETCH, ok: 'https://h.example.com', n: 90}\nsteps:\n" +
+		"  - {id: a, kind: dli.sql, with: {sql: x}}\n"
+	tests := []struct {
+		name string
+		step string // the second step
+		want []pathDiag
+	}{
+		{
+			name: "a URL from a param",
+			step: "{id: c, kind: http, with: {url: '${params.u}/done'}}",
+			want: []pathDiag{{"5:37-5:55", "steps[1].with.url", `Invalid input "url"`, `http: "ftp//h.example.com/done" is not an http or https URL such as https://api.example.com/v1/items (what this template gives with the plan's parameters).`}},
+		},
+		{
+			name: "a duration from a param",
+			step: "{id: c, kind: wait, with: {duration: '${params.d}'}}",
+			want: []pathDiag{{"5:42-5:55", "steps[1].with.duration", `Invalid input "duration"`, `wait: "soon" is not a duration such as "90s" or "2h" (what this template gives with the plan's parameters).`}},
+		},
+		{
+			name: "a duration from a number",
+			step: "{id: c, kind: wait, with: {duration: '${params.n}'}}",
+			want: []pathDiag{{"5:42-5:55", "steps[1].with.duration", `Invalid input "duration"`, `wait: "90" is not a duration such as "90s" or "2h" (what this template gives with the plan's parameters).`}},
+		},
+		{
+			name: "a time from a param",
+			step: "{id: c, kind: wait, with: {until: '${params.t}'}}",
+			want: []pathDiag{{"5:39-5:52", "steps[1].with.until", `Invalid input "until"`, `wait: "tomorrow" is not an RFC 3339 time such as 2026-03-01T02:00:00+08:00 (what this template gives with the plan's parameters).`}},
+		},
+		{
+			name: "an enum from a param",
+			step: "{id: c, kind: http, with: {url: 'https://x', method: '${upper(params.m)}'}}",
+			want: []pathDiag{{"5:58-5:78", "steps[1].with.method", `Invalid input "method"`, `http: "FETCH" is not one of GET, POST, PUT, PATCH, DELETE (what this template gives with the plan's parameters).`}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, got := compileDiags(t, head+"  - "+tt.step+"\n", nil)
+			checkPathDiags(t, got, tt.want)
+		})
+	}
+	for _, step := range []string{
+		"{id: c, kind: http, with: {url: '${params.ok}/v1', method: '${lower(\"post\") == \"post\" ? \"POST\" : \"GET\"}'}}",
+		"{id: c, kind: http, with: {url: '${steps.a.outputs.job_id}'}}",
+		"{id: c, kind: wait, with: {duration: '${params.n}s'}}",
+		"{id: c, kind: wait, with: {until: '${formatdate(\"YYYY-MM-DD\", \"2026-03-01T00:00:00Z\")}T02:00:00Z'}}",
+		"{id: c, kind: wait, with: {duration: '${run.attempt}m'}}",
+	} {
+		t.Run(step, func(t *testing.T) {
+			_, got := compileDiags(t, head+"  - "+step+"\n", nil)
+			checkPathDiags(t, got, nil)
+		})
+	}
+	// A parameter given only when the run starts is not known.
+	src := "name: p\nparams: {u: {type: string}}\nsteps:\n  - {id: c, kind: http, with: {url: '${params.u}'}}\n"
+	if _, diags := CompileWith(load(t, src), Options{AllowUnsetParams: true}); diags.HasErrors() {
+		t.Errorf("a URL from a parameter without a value: %v", diags)
+	}
+}
+
 // TestPlanTemplates checks that description and cloud are evaluated when
 // planning, over params and the listed env, into the plan.
 func TestPlanTemplates(t *testing.T) {
