@@ -122,8 +122,7 @@ func (e *portRaceError) Error() string { return "devserver: " + e.msg }
 // fatalRecord) and recovers it as a portRaceError: the server opens its
 // listeners while it is built, in this goroutine, and a port taken since
 // it was found free is what fails there (the HTTP listener returns an
-// error instead). What a failed build opened is
-// left to the GC.
+// error instead). What a failed build opened is left to the GC.
 func buildServer(fatal *fatalRecord, build func() (temporal.Server, error)) (srv temporal.Server, err error) {
 	fatal.setStarting(true)
 	defer fatal.setStarting(false)
