@@ -19,7 +19,7 @@ import (
 //	POST   /rules               add a rule: {"service":"dli","match":"orders","duration":"30s","fail_message":"boom","fail_first":1,"hang":false,"submit_errors":2,"submit_status":503}
 //	DELETE /rules               remove every rule
 //	GET    /faults              {"seed":1,"faults":[...]}
-//	POST   /faults              add a fault: {"kind":"error|latency|drop|response_lost","service":"cdm","route":"PUT /v1.1/{project_id}/clusters/{cluster_id}/cdm/job/{job_name}/start","rate":0.5,"status":503,"latency":"2s","count":3}
+//	POST   /faults              add a fault: {"kind":"error|latency|drop|response_lost|slow_service","service":"cdm","route":"PUT /v1.1/{project_id}/clusters/{cluster_id}/cdm/job/{job_name}/start","rate":0.5,"status":503,"latency":"2s","count":3}
 //	DELETE /faults              remove every fault
 //	DELETE /faults/{id}         remove one fault
 //	PUT    /faults/seed         restart the faults' random source: {"seed":42}

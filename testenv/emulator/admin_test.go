@@ -95,7 +95,7 @@ func TestAdminAPI(t *testing.T) {
 	wantAdmin(t, srv, "POST", "/faults", `{"kind":"error","route":"GET /v1.0/{project_id}/jobs","rate":0.5}`, 201,
 		`{"id":2,"kind":"error","route":"GET /v1.0/{project_id}/jobs","rate":0.5,"status":503,"hits":0}`)
 	wantAdmin(t, srv, "POST", "/faults", `{"kind":"meteor"}`, 400,
-		`{"error":"unknown fault kind \"meteor\" (want error, latency, drop or response_lost)"}`)
+		`{"error":"unknown fault kind \"meteor\" (want error, latency, drop, response_lost or slow_service)"}`)
 	e.status(id)
 	wantAdmin(t, srv, "GET", "/faults", "", 200, `{"seed":1,"faults":[
 		{"id":1,"kind":"latency","service":"dli","latency":"1ms","count":1,"hits":1},

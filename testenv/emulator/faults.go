@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,6 +30,10 @@ const (
 	// resets the connection instead of answering: the client cannot tell
 	// whether it happened, the case idempotent retries must handle.
 	FaultResponseLost FaultKind = "response_lost"
+	// FaultSlowService takes Latency to process the request and does not
+	// notice a client that gives up meanwhile: the job IS created at the
+	// end, unknown to that client.
+	FaultSlowService FaultKind = "slow_service"
 )
 
 // Fault injects failures into matching requests. Faults apply in the order
@@ -77,9 +82,11 @@ func newFaultState(seed uint64) faultState {
 // faultPlan is what the faults decided for one request.
 type faultPlan struct {
 	latency time.Duration
-	kind    FaultKind // "" = process normally
-	status  int
-	id      int
+	// slowFor is a slow_service fault's delay.
+	slowFor time.Duration
+	kind        FaultKind // "" = process normally
+	status      int
+	id          int
 }
 
 // pick decides the faults of a request to service's route norm.
@@ -101,6 +108,9 @@ func (s *faultState) pick(service, norm string) faultPlan {
 			continue
 		}
 		p.kind, p.status, p.id = f.Kind, f.Status, f.ID
+		if f.Kind == FaultSlowService {
+			p.slowFor = f.Latency
+		}
 		break
 	}
 	return p
@@ -116,13 +126,13 @@ func (e *Emulator) AddFault(f Fault) (int, error) {
 		if f.Status < 400 || f.Status > 599 {
 			return 0, fmt.Errorf("fault status %d is not an HTTP error status", f.Status)
 		}
-	case FaultLatency:
+	case FaultLatency, FaultSlowService:
 		if f.Latency <= 0 {
-			return 0, fmt.Errorf("a latency fault needs a positive latency")
+			return 0, fmt.Errorf("a %s fault needs a positive latency", f.Kind)
 		}
 	case FaultDrop, FaultResponseLost:
 	default:
-		return 0, fmt.Errorf("unknown fault kind %q (want error, latency, drop or response_lost)", f.Kind)
+		return 0, fmt.Errorf("unknown fault kind %q (want error, latency, drop, response_lost or slow_service)", f.Kind)
 	}
 	if f.Rate < 0 || f.Rate > 1 {
 		return 0, fmt.Errorf("fault rate %v is not between 0 and 1", f.Rate)
@@ -217,6 +227,17 @@ func (e *Emulator) serveFaulty(w http.ResponseWriter, r *http.Request, service, 
 	case FaultResponseLost:
 		h(&discardWriter{header: http.Header{}}, r)
 		abortConnection(w)
+	case FaultSlowService:
+		// Processed in a context of its own: the client hanging up does
+		// not stop it.
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			return
+		}
+		r = r.WithContext(context.WithoutCancel(r.Context()))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		time.Sleep(plan.slowFor)
+		h(w, r) // to a client gone, the answer is lost
 	default:
 		h(w, r)
 	}
@@ -264,7 +285,7 @@ type discardWriter struct {
 
 func (d *discardWriter) Header() http.Header         { return d.header }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discardWriter) WriteHeader(status int)      { d.status = status }
+func (d *discardWriter) WriteHeader(status int) { d.status = status }
 
 // faultJSON is a Fault's JSON form (admin API): snake_case, the latency as
 // text ("250ms").

@@ -174,6 +174,39 @@ func TestFaultResponseLost(t *testing.T) {
 	}
 }
 
+// TestFaultSlowService: the service takes its time and finishes the
+// request even when the client has given up: the job is created, unknown
+// to that client.
+func TestFaultSlowService(t *testing.T) {
+	f := newFaultEnv(t, 1)
+	addFault(t, f.emu, emulator.Fault{Kind: emulator.FaultSlowService, Service: emulator.DLI, Route: submitRoute, Latency: 30 * time.Millisecond, Count: 1})
+	status, body, err := f.submit(t, "select 1")
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("slow submit: %d %s %v", status, body, err)
+	}
+	jobs := f.emu.DLIJobs()
+	if len(jobs) != 1 || !strings.Contains(body, jobs[0].ID) {
+		t.Fatalf("answer %s, jobs %+v: want the created job's id in the answer", body, jobs)
+	}
+
+	addFault(t, f.emu, emulator.Fault{Kind: emulator.FaultSlowService, Service: emulator.DLI, Route: submitRoute, Latency: 300 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, _, err := f.send(ctx, "POST", "/v1.0/p1/jobs/submit-job", `{"sql":"select 2"}`); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want the client's deadline", err)
+	}
+	if n := len(f.emu.DLIJobs()); n != 1 {
+		t.Errorf("%d jobs while the slow request is processed, want 1", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(f.emu.DLIJobs()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if jobs := f.emu.DLIJobs(); len(jobs) != 2 || jobs[1].SQL != "select 2" {
+		t.Errorf("DLIJobs = %+v, want the job of the request the client gave up on", jobs)
+	}
+}
+
 func TestFaultLatency(t *testing.T) {
 	f := newFaultEnv(t, 1)
 	addFault(t, f.emu, emulator.Fault{Kind: emulator.FaultLatency, Route: "GET /v1.0/{project_id}/jobs", Latency: 60 * time.Millisecond})
