@@ -68,7 +68,9 @@ func (k Runner) Run(ctx context.Context, req StepRequest) (*Result, error) {
 		}
 	}
 	if st.Job == nil {
-		job, err := k.Submit(ctx, req)
+		sctx, cancel := submitContext(ctx)
+		job, err := k.Submit(sctx, req)
+		cancel()
 		if err != nil {
 			return nil, submitFailed(ctx, req, st, err)
 		}
@@ -97,6 +99,35 @@ func (k Runner) abandoned(ctx context.Context) bool {
 	return AttemptAbandoned(ctx)
 }
 
+// lateSubmit is how long a submit may go on once its attempt's deadline
+// has passed.
+const lateSubmit = 30 * time.Second
+
+// submitContext is ctx for a submit, except that the attempt's deadline
+// does not cut the request short: a submit cut short may still create its
+// job, which nothing would then know of. Once the deadline has passed it
+// has lateSubmit to answer, and Run stops the job it created if the step
+// has run out of time. Other cancellations (the worker stopping) still
+// end it.
+func submitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	detached, cancelCause := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			cancelCause(context.Cause(ctx))
+		}
+	})
+	deadline := time.Now().Add(lateSubmit)
+	if d, ok := ctx.Deadline(); ok && d.After(time.Now()) {
+		deadline = d.Add(lateSubmit)
+	}
+	bounded, cancel := context.WithDeadline(detached, deadline)
+	return bounded, func() {
+		stop()
+		cancel()
+		cancelCause(nil)
+	}
+}
+
 // stopAbandoned stops the job a submit created after the workflow gave
 // up on the step (the run was cancelled, another step failed, the step
 // timed out) while the submit was on the wire. The workflow's cancel
@@ -120,20 +151,19 @@ func (k Runner) stopAbandoned(ctx context.Context, req StepRequest, job *Job) {
 
 // AttemptAbandoned reports whether the activity's context was cancelled
 // because the workflow gave up on the activity: the server asked to
-// cancel it (the step was cancelled while its workflow went on), or the
+// cancel it (the step was cancelled while its workflow went on), the
 // workflow has closed (a cancelled or failed run does not wait for the
-// steps it abandons). It is false when the worker is stopping, a
-// heartbeat failed transiently, the activity was paused, or the server
-// no longer knows this attempt for another reason: it timed out, and
-// either a retry goes on, which finds the job again by its idempotency
-// key, or the step timed out, and the job is left to run (the one case
-// this does not cover).
+// steps it abandons), or the step's timeout (the schedule-to-close
+// timeout, over all attempts) has passed. It is false when the worker is
+// stopping, a heartbeat failed transiently, the activity was paused, or
+// only this attempt timed out: a retry goes on, which finds the job again
+// by its idempotency key.
 func AttemptAbandoned(ctx context.Context) bool {
 	if ctx.Err() == nil {
 		return false
 	}
 	cause := context.Cause(ctx)
-	if temporal.IsCanceledError(cause) {
+	if temporal.IsCanceledError(cause) || activity.IsActivity(ctx) && StepOutOfTime(activity.GetInfo(ctx), time.Now()) {
 		return true
 	}
 	// The server's answer to a heartbeat of a closed workflow's activity
@@ -199,4 +229,16 @@ func RetryDelay(r planner.Retry, n int) time.Duration {
 		}
 	}
 	return d
+}
+
+// StepOutOfTime reports whether, at now, the step of the activity with
+// info has run out of time: its schedule-to-close timeout runs from the
+// first attempt's scheduling and no retry follows it. A second's leeway
+// covers the server timing the step out a little before this worker's
+// clock says so.
+func StepOutOfTime(info activity.Info, now time.Time) bool {
+	if info.ScheduleToCloseTimeout <= 0 {
+		return false
+	}
+	return !now.Add(time.Second).Before(info.ScheduledTime.Add(info.ScheduleToCloseTimeout))
 }

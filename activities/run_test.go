@@ -226,3 +226,43 @@ func TestAttemptAbandonedNeedsACancelledContext(t *testing.T) {
 	cancel(serviceerror.NewNotFound("invalid activityID or activity already timed out or invoking workflow is completed"))
 	assert.False(t, activities.AttemptAbandoned(ctx), "this attempt timed out; a retry may go on")
 }
+
+// The step's timeout is the schedule-to-close timeout, from the first
+// attempt's scheduling: once it has passed no retry follows.
+func TestStepOutOfTime(t *testing.T) {
+	scheduled := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	info := activity.Info{ScheduledTime: scheduled, ScheduleToCloseTimeout: time.Minute, StartToCloseTimeout: 30 * time.Second}
+	assert.False(t, activities.StepOutOfTime(info, scheduled.Add(30*time.Second)), "an attempt timed out with time left for a retry")
+	assert.False(t, activities.StepOutOfTime(info, scheduled.Add(58*time.Second)))
+	assert.True(t, activities.StepOutOfTime(info, scheduled.Add(59*time.Second)), "within the second's leeway")
+	assert.True(t, activities.StepOutOfTime(info, scheduled.Add(2*time.Minute)))
+	info.ScheduleToCloseTimeout = 0
+	assert.False(t, activities.StepOutOfTime(info, scheduled.Add(time.Hour)), "no step timeout")
+}
+
+// A submit is not cut short by its attempt's deadline (a request cut short
+// may still create a job nobody knows of); when it answers after the
+// step ran out of time, the attempt stops the job it created.
+func TestRunSubmitOutlivesTheDeadline(t *testing.T) {
+	f := &fakeJob{}
+	var stopped []string
+	var sawDeadline bool
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivityWithOptions(activities.Runner{
+		Submit: func(ctx context.Context, req activities.StepRequest) (*activities.Job, error) {
+			d, ok := ctx.Deadline()
+			sawDeadline = ok && d.After(time.Now().Add(10*time.Minute))
+			return f.submit(ctx, req)
+		},
+		Wait: f.wait,
+		Cancel: func(ctx context.Context, req activities.StepRequest) error {
+			stopped = append(stopped, req.Job.ID)
+			return nil
+		},
+	}.Run, activity.RegisterOptions{Name: activities.RunName("dli.sql")})
+	_, err := env.ExecuteActivity(activities.RunName("dli.sql"), runRequest())
+	require.NoError(t, err)
+	assert.True(t, sawDeadline, "the submit's deadline is the attempt's plus the late-submit allowance")
+	assert.Empty(t, stopped)
+}

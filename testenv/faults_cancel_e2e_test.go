@@ -329,3 +329,41 @@ func TestFaultCancelUnderLoad(t *testing.T) {
 	checkCancelled(t, st, plans2, runs2, statuses2, 3, true)
 	t.Logf("took %s", time.Since(began).Round(time.Millisecond))
 }
+
+// TestFaultStepTimesOutWhileSubmitting: a step whose timeout passes while
+// its submit is on the wire, at a service that takes 4 s to create the
+// job (the step's timeout is 2 s) and finishes even for a client that
+// gave up. The step fails as timed out, and the workflow's cancel finds no
+// job yet; the submit is still awaited, and the attempt that submitted
+// stops the job it created: none is left running, no second job starts.
+func TestFaultStepTimesOutWhileSubmitting(t *testing.T) {
+	st := startStack(t, testenv.StackOptions{RateLimits: testenv.NoRateLimits(), JobDuration: 200 * time.Millisecond})
+	st.Emulator.AddRule(emulator.Rule{Match: "hang", Hang: true})
+	if _, err := st.Emulator.AddFault(emulator.Fault{Kind: emulator.FaultSlowService, Service: emulator.DLI, Route: "POST /v1.0/{project_id}/jobs/submit-job", Latency: 4 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	const name = "timeout-submitting"
+	plan := compileSpec(t, name, fmt.Sprintf(`name: %s
+defaults:
+  retry: {initial_interval: 200ms, max_interval: 1s}
+  poll: {interval: 200ms, max_interval: 500ms}
+steps:
+  - {id: hang_a, kind: dli.sql, timeout: 2s, with: {sql: "%s"}}
+`, name, stepSQL(name, "hang_a")))
+	run, err := startFaultRun(t.Context(), st.Client, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = awaitClosed(t, st.Client, run, 60*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("run ended with %v, want the step timed out", err)
+	}
+	waitFor(t, 30*time.Second, "the late-created job stopped", func() bool {
+		jobs := st.Emulator.DLIJobs()
+		return len(jobs) == 1 && !running(jobs[0])
+	})
+	time.Sleep(500 * time.Millisecond) // nothing starts later either
+	if jobs := st.Emulator.DLIJobs(); len(jobs) != 1 || jobs[0].Status != "CANCELLED" {
+		t.Errorf("DLI jobs %+v, want one, CANCELLED", jobs)
+	}
+}
