@@ -84,9 +84,9 @@ type faultPlan struct {
 	latency time.Duration
 	// slowFor is a slow_service fault's delay.
 	slowFor time.Duration
-	kind        FaultKind // "" = process normally
-	status      int
-	id          int
+	kind    FaultKind // "" = process normally
+	status  int
+	id      int
 }
 
 // pick decides the faults of a request to service's route norm.
@@ -285,7 +285,7 @@ type discardWriter struct {
 
 func (d *discardWriter) Header() http.Header         { return d.header }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discardWriter) WriteHeader(status int) { d.status = status }
+func (d *discardWriter) WriteHeader(status int)      { d.status = status }
 
 // faultJSON is a Fault's JSON form (admin API): snake_case, the latency as
 // text ("250ms").
